@@ -1,0 +1,5 @@
+//! fleetdeck: a keyboard-driven terminal console for fleets managed by AWS Systems Manager.
+//!
+//! The library holds everything but the binary's `main`; see `docs/ARCHITECTURE.md` for the map.
+
+pub mod sim;
