@@ -3,3 +3,10 @@
 //! The library holds everything but the binary's `main`; see `docs/ARCHITECTURE.md` for the map.
 
 pub mod sim;
+pub mod aws;
+pub mod config;
+pub mod model;
+pub mod search;
+pub mod cli;
+pub mod format;
+pub mod output;

@@ -1,0 +1,319 @@
+//! The fleet: EC2 DescribeInstances joined with SSM DescribeInstanceInformation on instance id,
+//! every page, every (profile, region) at once. A failure in one slice is reported, never fatal.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_ec2::types::Instance as Ec2Instance;
+use aws_sdk_ssm::types::InstanceInformation;
+use chrono::{DateTime, Utc};
+
+use super::{AwsError, Clients, Target};
+use crate::model::{Instance, InstanceState, PingStatus, PlatformType};
+
+/// EC2 allows up to 1000 per page, SSM up to 50: the fewest calls for a large fleet.
+const EC2_PAGE: i32 = 1000;
+const SSM_PAGE: i32 = 50;
+/// Rounds of our own backoff after the SDK's retries are spent on throttling.
+const THROTTLE_ROUNDS: u32 = 4;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InventoryProblem {
+    pub target: Target,
+    pub error: AwsError,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub instances: Vec<Instance>,
+    pub problems: Vec<InventoryProblem>,
+    pub fetched_at: Option<DateTime<Utc>>,
+}
+
+/// Reads every target concurrently and joins the results, sorted by name then id.
+pub async fn fetch(clients: &[Clients]) -> Inventory {
+    let slices = futures_util::future::join_all(clients.iter().map(fetch_target)).await;
+    let mut inventory = Inventory {
+        fetched_at: Some(Utc::now()),
+        ..Inventory::default()
+    };
+    for (instances, problems) in slices {
+        inventory.instances.extend(instances);
+        inventory.problems.extend(problems);
+    }
+    dedup_credential_problems(&mut inventory.problems);
+    inventory.instances.sort_by(|a, b| {
+        (a.display_name(), &a.instance_id, &a.profile, &a.region).cmp(&(
+            b.display_name(),
+            &b.instance_id,
+            &b.profile,
+            &b.region,
+        ))
+    });
+    inventory
+}
+
+/// One profile without credentials fails in every region the same way: say it once.
+fn dedup_credential_problems(problems: &mut Vec<InventoryProblem>) {
+    let mut seen = Vec::new();
+    problems.retain(|p| {
+        if !p.error.is_credentials() {
+            return true;
+        }
+        if seen.contains(&p.error) {
+            return false;
+        }
+        seen.push(p.error.clone());
+        true
+    });
+}
+
+async fn fetch_target(clients: &Clients) -> (Vec<Instance>, Vec<InventoryProblem>) {
+    let (ec2, ssm) = tokio::join!(ec2_instances(clients), ssm_information(clients));
+    let mut problems = Vec::new();
+    let mut report = |error: AwsError| {
+        problems.push(InventoryProblem {
+            target: clients.target.clone(),
+            error,
+        })
+    };
+    let ssm_known = ssm.is_ok();
+    let ec2 = ec2.unwrap_or_else(|e| {
+        report(e);
+        Vec::new()
+    });
+    let ssm = ssm.unwrap_or_else(|e| {
+        report(e);
+        Vec::new()
+    });
+    (join(&clients.target, ec2, ssm, ssm_known), problems)
+}
+
+/// Runs one API call, retrying further rounds on throttling with our own backoff.
+async fn with_throttle_rounds<T, F, Fut>(mut call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let mut delay = Duration::from_millis(500);
+    for _ in 0..THROTTLE_ROUNDS {
+        match call().await {
+            Err(e) if e.is_throttled() => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    call().await
+}
+
+async fn ec2_instances(c: &Clients) -> Result<Vec<Ec2Instance>, AwsError> {
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = with_throttle_rounds(|| async {
+            c.ec2
+                .describe_instances()
+                .max_results(EC2_PAGE)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk(e, &c.target, "ec2:DescribeInstances", c.endpoint_for("ec2"))
+                })
+        })
+        .await?;
+        all.extend(
+            page.reservations()
+                .iter()
+                .flat_map(|r| r.instances().iter().cloned()),
+        );
+        token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+        if token.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
+async fn ssm_information(c: &Clients) -> Result<Vec<InstanceInformation>, AwsError> {
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = with_throttle_rounds(|| async {
+            c.ssm
+                .describe_instance_information()
+                .max_results(SSM_PAGE)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk(
+                        e,
+                        &c.target,
+                        "ssm:DescribeInstanceInformation",
+                        c.endpoint_for("ssm"),
+                    )
+                })
+        })
+        .await?;
+        all.extend(page.instance_information_list().iter().cloned());
+        token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+        if token.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
+/// Joins one target's EC2 and SSM views. EC2 instances SSM does not know stay, as NotManaged
+/// (or Unknown when SSM could not be read); SSM nodes EC2 does not know (hybrid `mi-`) stay too.
+pub fn join(
+    target: &Target,
+    ec2: Vec<Ec2Instance>,
+    ssm: Vec<InstanceInformation>,
+    ssm_known: bool,
+) -> Vec<Instance> {
+    let mut by_id: HashMap<String, InstanceInformation> = ssm
+        .into_iter()
+        .filter_map(|info| Some((info.instance_id()?.to_owned(), info)))
+        .collect();
+    let profile = target.profile_label();
+    let mut out = Vec::with_capacity(ec2.len() + by_id.len());
+    for e in ec2 {
+        let Some(id) = e.instance_id().map(str::to_owned) else {
+            continue;
+        };
+        let state = e
+            .state()
+            .and_then(|s| s.name())
+            .map_or(InstanceState::Unknown, |n| InstanceState::from_ec2_name(n.as_str()));
+        if state == InstanceState::Terminated {
+            continue;
+        }
+        let tags: std::collections::BTreeMap<String, String> = e
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+            .collect();
+        let ec2_platform_type = match e.platform() {
+            Some(p) if p.as_str().eq_ignore_ascii_case("windows") => PlatformType::Windows,
+            _ => PlatformType::Linux,
+        };
+        let mut instance = Instance {
+            name: tags.get("Name").cloned(),
+            profile: profile.clone(),
+            region: target.region.clone(),
+            state,
+            ping_status: if ssm_known {
+                PingStatus::NotManaged
+            } else {
+                PingStatus::Unknown
+            },
+            last_ping: None,
+            agent_version: None,
+            agent_is_latest: None,
+            platform_type: ec2_platform_type,
+            platform: e
+                .platform_details()
+                .map(str::to_owned)
+                .unwrap_or_else(|| platform_label(ec2_platform_type).to_owned()),
+            private_ip: e.private_ip_address().map(str::to_owned),
+            public_ip: e.public_ip_address().map(str::to_owned),
+            instance_type: e.instance_type().map(|t| t.as_str().to_owned()),
+            availability_zone: e
+                .placement()
+                .and_then(|p| p.availability_zone())
+                .map(str::to_owned),
+            iam_instance_profile: e
+                .iam_instance_profile()
+                .and_then(|p| p.arn())
+                .map(str::to_owned),
+            computer_name: None,
+            launch_time: e.launch_time().and_then(to_chrono),
+            tags,
+            managed: false,
+            instance_id: id,
+        };
+        if let Some(info) = by_id.remove(&instance.instance_id) {
+            apply_ssm(&mut instance, &info);
+        }
+        out.push(instance);
+    }
+    for (id, info) in by_id {
+        let hybrid = id.starts_with("mi-")
+            || info.resource_type().is_some_and(|r| r.as_str() == "ManagedInstance");
+        let mut instance = Instance {
+            name: info.name().map(str::to_owned),
+            profile: profile.clone(),
+            region: target.region.clone(),
+            state: if hybrid {
+                InstanceState::Hybrid
+            } else {
+                InstanceState::Unknown
+            },
+            ping_status: PingStatus::Unknown,
+            last_ping: None,
+            agent_version: None,
+            agent_is_latest: None,
+            platform_type: PlatformType::Unknown,
+            platform: String::new(),
+            private_ip: info.ip_address().map(str::to_owned),
+            public_ip: None,
+            instance_type: None,
+            availability_zone: None,
+            iam_instance_profile: info.iam_role().map(str::to_owned),
+            computer_name: None,
+            launch_time: info.registration_date().and_then(to_chrono),
+            tags: Default::default(),
+            managed: true,
+            instance_id: id,
+        };
+        apply_ssm(&mut instance, &info);
+        out.push(instance);
+    }
+    out
+}
+
+fn apply_ssm(instance: &mut Instance, info: &InstanceInformation) {
+    instance.managed = true;
+    instance.ping_status = info
+        .ping_status()
+        .map_or(PingStatus::Unknown, |p| PingStatus::from_ssm(p.as_str()));
+    instance.last_ping = info.last_ping_date_time().and_then(to_chrono);
+    instance.agent_version = info.agent_version().map(str::to_owned);
+    instance.agent_is_latest = info.is_latest_version();
+    if let Some(kind) = info.platform_type() {
+        instance.platform_type = match kind.as_str() {
+            "Windows" => PlatformType::Windows,
+            "Linux" => PlatformType::Linux,
+            "MacOS" => PlatformType::MacOS,
+            _ => PlatformType::Unknown,
+        };
+    }
+    let name = info.platform_name().unwrap_or_default();
+    let version = info.platform_version().unwrap_or_default();
+    let label = format!("{name} {version}").trim().to_owned();
+    if !label.is_empty() {
+        instance.platform = label;
+    } else if instance.platform.is_empty() {
+        instance.platform = platform_label(instance.platform_type).to_owned();
+    }
+    instance.computer_name = info.computer_name().map(str::to_owned);
+    if instance.private_ip.is_none() {
+        instance.private_ip = info.ip_address().map(str::to_owned);
+    }
+}
+
+fn platform_label(kind: PlatformType) -> &'static str {
+    match kind {
+        PlatformType::Linux => "Linux/UNIX",
+        PlatformType::Windows => "Windows",
+        PlatformType::MacOS => "macOS",
+        PlatformType::Unknown => "",
+    }
+}
+
+fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}

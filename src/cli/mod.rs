@@ -1,0 +1,152 @@
+//! The command line: clap definitions, dispatch, and the exit-status contract
+//! (0 success, 2 usage error, 1 anything else, with one sentence on stderr saying what to do).
+
+mod list;
+
+mod targets;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fleetdeck",
+    version,
+    about = "A keyboard-driven console for server fleets managed by AWS Systems Manager",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// AWS profile to read (repeat for several; default: the SDK's own resolution or config.toml)
+    #[arg(long, global = true, value_name = "PROFILE")]
+    pub profile: Vec<String>,
+    /// Region to read (repeat for several; default: the profile's region or config.toml)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Vec<String>,
+    /// Send every AWS request to this endpoint (a simulator, a proxy)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Config file (default: $XDG_CONFIG_HOME/fleetdeck/config.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the simulated fleet in-process and show it, no AWS account needed
+    Demo(DemoArgs),
+    /// Run the AWS simulator alone; the first line of output is its endpoint URL
+    Sim(SimArgs),
+    /// List the fleet: EC2 joined with SSM agent health
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of simulated instances
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=200_000))]
+    pub instances: u32,
+    /// Seed of the simulated fleet (same seed, same fleet)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on (loopback only; port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Number of simulated instances
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=200_000))]
+    pub instances: u32,
+    /// Seed of the simulated fleet (same seed, same fleet)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Faults to inject, e.g. "throttle=0.3,latency=20ms"
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Filter: words match names, ids, IPs and tag values fuzzily; also tag:K=V, ping:lost,
+    /// platform:win, region:eu, state:stopped, id:i-0ab, profile:P, agent:outdated
+    #[arg(value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+/// A failure with its exit status: usage errors (2) are the caller's to fix in the command line.
+#[derive(Debug)]
+pub enum Failure {
+    Usage(String),
+    Other(String),
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Other(e.to_string())
+    }
+}
+
+pub type CliResult = Result<(), Failure>;
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(Failure::Other(format!("cannot start the async runtime: {e}"))),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => fail(f),
+    }
+}
+
+fn fail(failure: Failure) -> ExitCode {
+    match failure {
+        Failure::Usage(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Failure::Other(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Logs go to stderr only when asked for (`FLEETDECK_LOG=debug`), so scripts get clean output.
+fn init_tracing() {
+    let Ok(filter) = std::env::var("FLEETDECK_LOG") else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> CliResult {
+    match &cli.command {
+        None => Err(Failure::Usage(
+            "the console is not built yet: run `fleetdeck list`, `fleetdeck demo` or `fleetdeck --help`"
+                .into(),
+        )),
+        Some(Command::Demo(_)) | Some(Command::Sim(_)) => Err(Failure::Other("not merged yet".into())),
+        Some(Command::List(args)) => list::run(&cli, args).await,
+    }
+}

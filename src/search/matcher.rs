@@ -1,0 +1,172 @@
+//! Fuzzy matching of the fleet with nucleo (measured ~5x faster than fuzzy-matcher here, see
+//! docs/performance.md). Haystacks are converted once per inventory, not per keystroke.
+
+use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher, Utf32String};
+
+use super::Query;
+use crate::model::Instance;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    /// Index into the instance slice the index was built from.
+    pub index: usize,
+    pub score: u32,
+}
+
+/// Pre-converted search text for every instance of one inventory snapshot.
+pub struct FleetIndex {
+    haystacks: Vec<Utf32String>,
+    matcher: Matcher,
+}
+
+/// The text the fuzzy part of a query runs over: what an operator remembers about a host.
+pub fn haystack_text(i: &Instance) -> String {
+    let mut text = String::with_capacity(96);
+    for part in [
+        i.name.as_deref(),
+        Some(i.instance_id.as_str()),
+        i.private_ip.as_deref(),
+        i.public_ip.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        text.push_str(part);
+        text.push(' ');
+    }
+    for (key, value) in &i.tags {
+        if key != "Name" {
+            text.push_str(value);
+            text.push(' ');
+        }
+    }
+    text
+}
+
+impl FleetIndex {
+    pub fn new(instances: &[Instance]) -> Self {
+        FleetIndex {
+            haystacks: instances
+                .iter()
+                .map(|i| Utf32String::from(haystack_text(i)))
+                .collect(),
+            matcher: Matcher::new(Config::DEFAULT),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.haystacks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.haystacks.is_empty()
+    }
+
+    /// Every instance the query accepts, best first; ties keep inventory order.
+    pub fn search(&mut self, instances: &[Instance], query: &Query) -> Vec<Hit> {
+        self.search_within(instances, query, 0..instances.len())
+    }
+
+    /// Like `search`, over a subset: when a query only grows, the previous hits are enough.
+    pub fn search_within(
+        &mut self,
+        instances: &[Instance],
+        query: &Query,
+        candidates: impl IntoIterator<Item = usize>,
+    ) -> Vec<Hit> {
+        let pattern = (!query.text.is_empty())
+            .then(|| Pattern::parse(&query.text, CaseMatching::Ignore, Normalization::Smart));
+        let mut hits: Vec<Hit> = candidates
+            .into_iter()
+            .filter(|&index| query.accepts(&instances[index]))
+            .filter_map(|index| {
+                let score = match &pattern {
+                    Some(p) => p.score(self.haystacks[index].slice(..), &mut self.matcher)?,
+                    None => 0,
+                };
+                Some(Hit { index, score })
+            })
+            .collect();
+        if pattern.is_some() {
+            hits.sort_by(|a, b| b.score.cmp(&a.score).then(a.index.cmp(&b.index)));
+        }
+        hits
+    }
+
+    /// Character positions in `text` that the query's fuzzy part matches, for highlighting.
+    pub fn highlight(&mut self, query: &Query, text: &str) -> Vec<u32> {
+        if query.text.is_empty() {
+            return Vec::new();
+        }
+        let pattern = Pattern::parse(&query.text, CaseMatching::Ignore, Normalization::Smart);
+        let haystack = Utf32String::from(text);
+        let mut indices = Vec::new();
+        // Each term is matched on its own so that a name shows the terms it holds even when
+        // another term matched elsewhere (an IP, a tag).
+        for atom in &pattern.atoms {
+            let _ = atom.indices(haystack.slice(..), &mut self.matcher, &mut indices);
+        }
+        indices.sort_unstable();
+        indices.dedup();
+        indices
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{InstanceState, PingStatus, PlatformType};
+
+    fn host(id: &str, name: &str, env: &str, ping: PingStatus) -> Instance {
+        Instance {
+            instance_id: id.into(),
+            name: Some(name.into()),
+            profile: "default".into(),
+            region: "us-east-1".into(),
+            state: InstanceState::Running,
+            ping_status: ping,
+            last_ping: None,
+            agent_version: Some("3.3.987.0".into()),
+            agent_is_latest: Some(true),
+            platform_type: PlatformType::Linux,
+            platform: "Amazon Linux 2023".into(),
+            private_ip: Some("10.0.1.7".into()),
+            public_ip: None,
+            instance_type: Some("t3.small".into()),
+            availability_zone: None,
+            iam_instance_profile: None,
+            computer_name: None,
+            launch_time: None,
+            tags: [("Name".to_string(), name.to_string()), ("Env".into(), env.into())].into(),
+            managed: true,
+        }
+    }
+
+    #[test]
+    fn fuzzy_text_and_filters_combine() {
+        let fleet = vec![
+            host("i-01", "pay-api-prod-1", "prod", PingStatus::Online),
+            host("i-02", "pay-api-prod-2", "prod", PingStatus::ConnectionLost),
+            host("i-03", "web-staging-1", "staging", PingStatus::Online),
+        ];
+        let mut index = FleetIndex::new(&fleet);
+        let q = Query::parse("pay ping:lost").expect("valid");
+        let hits = index.search(&fleet, &q);
+        assert_eq!(hits.iter().map(|h| h.index).collect::<Vec<_>>(), [1]);
+
+        let q = Query::parse("papi").expect("valid");
+        assert_eq!(index.search(&fleet, &q).len(), 2);
+
+        let q = Query::parse("tag:env=staging").expect("valid");
+        assert_eq!(index.search(&fleet, &q)[0].index, 2);
+    }
+
+    #[test]
+    fn highlight_marks_matched_name_characters() {
+        let fleet = vec![host("i-01", "pay-api", "prod", PingStatus::Online)];
+        let mut index = FleetIndex::new(&fleet);
+        let q = Query::parse("pai").expect("valid");
+        assert_eq!(index.highlight(&q, "pay-api"), vec![0, 1, 6]);
+    }
+}

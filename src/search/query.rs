@@ -1,0 +1,246 @@
+//! Parsing a query string into field filters and fuzzy text.
+
+use crate::model::{Instance, InstanceState, PingStatus, PlatformType};
+
+/// Field names a user may type, in the order help and errors list them.
+pub const FIELDS: [&str; 8] = [
+    "tag", "ping", "platform", "region", "state", "id", "profile", "agent",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("unknown filter '{0}:' (filters are tag:, ping:, platform:, region:, state:, id:, profile:, agent:)")]
+    UnknownField(String),
+    #[error("'{0}:' needs a value, for example {1}")]
+    EmptyValue(&'static str, &'static str),
+    #[error("bad tag filter '{0}': write tag:KEY=VALUE, tag:KEY=VAL* or tag:KEY")]
+    BadTag(String),
+    #[error("unknown ping status '{0}' (use online, lost, inactive, unmanaged or unknown)")]
+    BadPing(String),
+    #[error("unknown state '{0}' (use running, stopped, stopping, pending, shutting-down, terminated or hybrid)")]
+    BadState(String),
+    #[error("unknown agent filter '{0}' (use outdated or latest)")]
+    BadAgent(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldFilter {
+    /// Key matched case-insensitively; `None` value means "has this tag".
+    Tag { key: String, value: Option<Glob> },
+    Ping(PingStatus),
+    /// Case-insensitive substring of the platform name or type.
+    Platform(String),
+    Region(String),
+    State(InstanceState),
+    /// Case-insensitive prefix of the instance id.
+    Id(String),
+    Profile(String),
+    AgentOutdated(bool),
+}
+
+/// A case-insensitive value pattern where `*` matches any run of characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob(String);
+
+impl Glob {
+    fn new(pattern: &str) -> Self {
+        Glob(pattern.to_lowercase())
+    }
+
+    pub fn matches(&self, value: &str) -> bool {
+        glob_match(self.0.as_bytes(), value.to_lowercase().as_bytes())
+    }
+}
+
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|skip| glob_match(rest, &text[skip..])),
+        Some((c, rest)) => text.first() == Some(c) && glob_match(rest, &text[1..]),
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// (filter, negated)
+    pub filters: Vec<(FieldFilter, bool)>,
+    /// The fuzzy part, terms joined by single spaces; empty when the query has none.
+    pub text: String,
+}
+
+impl Query {
+    pub fn parse(input: &str) -> Result<Query, QueryError> {
+        let mut query = Query::default();
+        let mut words = Vec::new();
+        for term in input.split_whitespace() {
+            let (negated, body) = match term.strip_prefix('!') {
+                Some(rest) if rest.contains(':') => (true, rest),
+                _ => (false, term),
+            };
+            match split_field(body) {
+                Some((field, value)) => query.filters.push((parse_field(field, value)?, negated)),
+                None => words.push(term),
+            }
+        }
+        query.text = words.join(" ");
+        Ok(query)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.filters.is_empty() && self.text.is_empty()
+    }
+
+    /// Whether the field filters (not the fuzzy text) accept this instance.
+    pub fn accepts(&self, instance: &Instance) -> bool {
+        self.filters
+            .iter()
+            .all(|(filter, negated)| filter.matches(instance) != *negated)
+    }
+}
+
+/// `word:rest` where `word` is letters only; anything else (an IPv6 address, a URL-ish id) is text.
+fn split_field(term: &str) -> Option<(&str, &str)> {
+    let (field, value) = term.split_once(':')?;
+    (!field.is_empty() && field.chars().all(|c| c.is_ascii_alphabetic())).then_some((field, value))
+}
+
+fn parse_field(field: &str, value: &str) -> Result<FieldFilter, QueryError> {
+    let lower = value.to_lowercase();
+    let field_lower = field.to_lowercase();
+    let Some(&known) = FIELDS.iter().find(|f| **f == field_lower) else {
+        return Err(QueryError::UnknownField(field.to_owned()));
+    };
+    if value.is_empty() {
+        return Err(QueryError::EmptyValue(known, example(known)));
+    }
+    Ok(match known {
+        "tag" => parse_tag(value)?,
+        "ping" => FieldFilter::Ping(match lower.as_str() {
+            "online" | "on" => PingStatus::Online,
+            "lost" | "connectionlost" => PingStatus::ConnectionLost,
+            "inactive" => PingStatus::Inactive,
+            "unmanaged" | "notmanaged" | "none" => PingStatus::NotManaged,
+            "unknown" => PingStatus::Unknown,
+            _ => return Err(QueryError::BadPing(value.to_owned())),
+        }),
+        "platform" => FieldFilter::Platform(lower),
+        "region" => FieldFilter::Region(lower),
+        "state" => FieldFilter::State(
+            InstanceState::ALL
+                .into_iter()
+                .find(|s| s.as_str() == lower)
+                .ok_or_else(|| QueryError::BadState(value.to_owned()))?,
+        ),
+        "id" => FieldFilter::Id(lower),
+        "profile" => FieldFilter::Profile(value.to_owned()),
+        "agent" => FieldFilter::AgentOutdated(match lower.as_str() {
+            "outdated" | "old" => true,
+            "latest" | "current" => false,
+            _ => return Err(QueryError::BadAgent(value.to_owned())),
+        }),
+        _ => unreachable!("every name in FIELDS has a parser"),
+    })
+}
+
+fn example(field: &'static str) -> &'static str {
+    match field {
+        "tag" => "tag:Env=prod",
+        "ping" => "ping:lost",
+        "platform" => "platform:windows",
+        "region" => "region:eu-west-1",
+        "state" => "state:running",
+        "id" => "id:i-0abc",
+        "profile" => "profile:prod",
+        _ => "agent:outdated",
+    }
+}
+
+fn parse_tag(value: &str) -> Result<FieldFilter, QueryError> {
+    let bad = || QueryError::BadTag(format!("tag:{value}"));
+    match value.split_once('=') {
+        None => Ok(FieldFilter::Tag {
+            key: value.to_owned(),
+            value: None,
+        }),
+        Some((key, val)) if key.is_empty() || val.is_empty() || val.contains('=') => Err(bad()),
+        Some((key, val)) => Ok(FieldFilter::Tag {
+            key: key.to_owned(),
+            value: Some(Glob::new(val)),
+        }),
+    }
+}
+
+impl FieldFilter {
+    pub fn matches(&self, i: &Instance) -> bool {
+        match self {
+            FieldFilter::Tag { key, value } => i
+                .tags
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+                .any(|(_, v)| value.as_ref().is_none_or(|g| g.matches(v))),
+            FieldFilter::Ping(p) => i.ping_status == *p,
+            FieldFilter::Platform(p) => {
+                let kind = match i.platform_type {
+                    PlatformType::Linux => "linux",
+                    PlatformType::Windows => "windows",
+                    PlatformType::MacOS => "macos",
+                    PlatformType::Unknown => "",
+                };
+                kind.contains(p.as_str()) || i.platform.to_lowercase().contains(p.as_str())
+            }
+            FieldFilter::Region(r) => i.region.contains(r.as_str()),
+            FieldFilter::State(s) => i.state == *s,
+            FieldFilter::Id(prefix) => i.instance_id.to_lowercase().starts_with(prefix.as_str()),
+            FieldFilter::Profile(p) => i.profile == *p,
+            FieldFilter::AgentOutdated(outdated) => i.managed && i.agent_outdated() == *outdated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_filters_from_text() {
+        let q = Query::parse("pay tag:Env=prod  ping:lost api !region:eu").expect("valid");
+        assert_eq!(q.text, "pay api");
+        assert_eq!(q.filters.len(), 3);
+        assert_eq!(q.filters[1], (FieldFilter::Ping(PingStatus::ConnectionLost), false));
+        assert_eq!(q.filters[2], (FieldFilter::Region("eu".into()), true));
+    }
+
+    #[test]
+    fn bad_terms_are_specific_errors() {
+        assert_eq!(
+            Query::parse("tag:=prod"),
+            Err(QueryError::BadTag("tag:=prod".into()))
+        );
+        assert_eq!(Query::parse("tag:Env="), Err(QueryError::BadTag("tag:Env=".into())));
+        assert_eq!(
+            Query::parse("ping:sleepy"),
+            Err(QueryError::BadPing("sleepy".into()))
+        );
+        assert_eq!(
+            Query::parse("colour:red"),
+            Err(QueryError::UnknownField("colour".into()))
+        );
+        assert!(matches!(Query::parse("state:"), Err(QueryError::EmptyValue("state", _))));
+    }
+
+    #[test]
+    fn ipv6_and_digits_are_text_not_fields() {
+        let q = Query::parse("fe80::1 10.0.0.1").expect("valid");
+        assert!(q.filters.is_empty());
+        assert_eq!(q.text, "fe80::1 10.0.0.1");
+    }
+
+    #[test]
+    fn glob_matches_case_insensitively() {
+        let g = Glob::new("Pay*");
+        assert!(g.matches("payments"));
+        assert!(g.matches("PAY"));
+        assert!(!g.matches("repay"));
+        assert!(Glob::new("*-prod").matches("pay-prod"));
+    }
+}
