@@ -34,7 +34,9 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}:{line}:{column}: {message} (fix the config file or pass --config with another one)")]
+    #[error(
+        "{path}:{line}:{column}: {message} (fix the config file or pass --config with another one)"
+    )]
     Syntax {
         path: PathBuf,
         line: usize,
@@ -110,8 +112,11 @@ mod tests {
 
     #[test]
     fn syntax_error_names_line() {
-        let err = Config::parse("profiles = [\"a\"]\nregions = [us-east-1]\n", Path::new("c.toml"))
-            .expect_err("bare word is not a string");
+        let err = Config::parse(
+            "profiles = [\"a\"]\nregions = [us-east-1]\n",
+            Path::new("c.toml"),
+        )
+        .expect_err("bare word is not a string");
         let msg = err.to_string();
         assert!(msg.starts_with("c.toml:2:"), "{msg}");
     }

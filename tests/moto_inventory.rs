@@ -115,5 +115,8 @@ fn list_shows_exactly_the_instances_moto_holds() {
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{}", r.stdout);
     assert!(lines[0].starts_with("instance_id,name,profile,region,state,ping_status"));
-    assert!(lines[1].starts_with(&format!("{},db-moto,default,eu-west-1,running,Unknown", db[0])));
+    assert!(lines[1].starts_with(&format!(
+        "{},db-moto,default,eu-west-1,running,Unknown",
+        db[0]
+    )));
 }

@@ -130,7 +130,10 @@ async fn ec2_instances(c: &Clients) -> Result<Vec<Ec2Instance>, AwsError> {
                 .iter()
                 .flat_map(|r| r.instances().iter().cloned()),
         );
-        token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+        token = page
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
         if token.is_none() {
             return Ok(all);
         }
@@ -159,7 +162,10 @@ async fn ssm_information(c: &Clients) -> Result<Vec<InstanceInformation>, AwsErr
         })
         .await?;
         all.extend(page.instance_information_list().iter().cloned());
-        token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+        token = page
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
         if token.is_none() {
             return Ok(all);
         }
@@ -187,14 +193,21 @@ pub fn join(
         let state = e
             .state()
             .and_then(|s| s.name())
-            .map_or(InstanceState::Unknown, |n| InstanceState::from_ec2_name(n.as_str()));
+            .map_or(InstanceState::Unknown, |n| {
+                InstanceState::from_ec2_name(n.as_str())
+            });
         if state == InstanceState::Terminated {
             continue;
         }
         let tags: std::collections::BTreeMap<String, String> = e
             .tags()
             .iter()
-            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
             .collect();
         let ec2_platform_type = match e.platform() {
             Some(p) if p.as_str().eq_ignore_ascii_case("windows") => PlatformType::Windows,
@@ -242,7 +255,9 @@ pub fn join(
     }
     for (id, info) in by_id {
         let hybrid = id.starts_with("mi-")
-            || info.resource_type().is_some_and(|r| r.as_str() == "ManagedInstance");
+            || info
+                .resource_type()
+                .is_some_and(|r| r.as_str() == "ManagedInstance");
         let mut instance = Instance {
             name: info.name().map(str::to_owned),
             profile: profile.clone(),

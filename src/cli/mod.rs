@@ -104,9 +104,16 @@ pub fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(e) => return fail(Failure::Other(format!("cannot start the async runtime: {e}"))),
+        Err(e) => {
+            return fail(Failure::Other(format!(
+                "cannot start the async runtime: {e}"
+            )));
+        }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
