@@ -122,7 +122,12 @@ impl Simulator {
         }
         let mut regions = opts.regions.clone();
         regions.dedup();
-        let start = opts.start_time.unwrap_or_else(Utc::now);
+        // Whole seconds: SSM sends timestamps as float seconds, and clients parse those with
+        // rounding error below a second; whole seconds compare exactly against the oracle.
+        let start = opts.start_time.unwrap_or_else(|| {
+            let now = Utc::now();
+            DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+        });
         let fleet = generate_fleet(&FleetSpec {
             instances: opts.instances,
             seed: opts.seed,
