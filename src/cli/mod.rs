@@ -2,6 +2,7 @@
 //! (0 success, 2 usage error, 1 anything else, with one sentence on stderr saying what to do).
 
 mod list;
+mod sim;
 
 mod targets;
 
@@ -153,7 +154,8 @@ async fn run(cli: Cli) -> CliResult {
             "the console is not built yet: run `fleetdeck list`, `fleetdeck demo` or `fleetdeck --help`"
                 .into(),
         )),
-        Some(Command::Demo(_)) | Some(Command::Sim(_)) => Err(Failure::Other("not merged yet".into())),
+        Some(Command::Demo(args)) => sim::demo(&cli, args).await,
+        Some(Command::Sim(args)) => sim::serve(&cli, args).await,
         Some(Command::List(args)) => list::run(&cli, args).await,
     }
 }
