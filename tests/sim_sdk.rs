@@ -77,7 +77,7 @@ fn assert_unique_and_equal(listed: &[String], expected: &BTreeSet<String>, what:
 }
 
 #[tokio::test]
-async fn paginators_list_the_fleet_in_every_region() {
+async fn sim_paginators_list_the_fleet_in_every_region() {
     let sim = start("").await;
     for region in sim.regions().to_vec() {
         let conf = config(&sim, &region, RetryConfig::standard()).await;
@@ -110,7 +110,7 @@ async fn paginators_list_the_fleet_in_every_region() {
 }
 
 #[tokio::test]
-async fn instance_information_fields_match_the_oracle() {
+async fn sim_instance_information_fields_match_the_oracle() {
     let sim = start("").await;
     let conf = config(&sim, "us-east-1", RetryConfig::standard()).await;
     let ssm = aws_sdk_ssm::Client::new(&conf);
@@ -166,7 +166,7 @@ async fn instance_information_fields_match_the_oracle() {
 }
 
 #[tokio::test]
-async fn errors_arrive_as_typed_sdk_errors() {
+async fn sim_errors_arrive_as_typed_sdk_errors() {
     let sim = start("").await;
     let conf = config(&sim, "us-east-1", RetryConfig::standard()).await;
 
@@ -243,7 +243,7 @@ async fn errors_arrive_as_typed_sdk_errors() {
 }
 
 #[tokio::test]
-async fn logs_put_then_get_in_order() {
+async fn sim_logs_put_then_get_in_order() {
     let sim = start("").await;
     let conf = config(&sim, "eu-west-1", RetryConfig::standard()).await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
@@ -340,7 +340,7 @@ async fn logs_put_then_get_in_order() {
 }
 
 #[tokio::test]
-async fn throttled_simulator_still_completes_with_sdk_retries() {
+async fn sim_throttled_simulator_still_completes_with_sdk_retries() {
     let sim = start("throttle=0.5").await;
     let retry = RetryConfig::standard()
         .with_max_attempts(10)
@@ -370,4 +370,21 @@ async fn throttled_simulator_still_completes_with_sdk_retries() {
         "SSM was never throttled: {stats:?}"
     );
     assert!(stats.total_calls > stats.total_throttled);
+}
+
+#[tokio::test]
+async fn sim_latency_fault_delays_every_call() {
+    let sim = start("latency=150ms").await;
+    let conf = config(&sim, "us-east-1", RetryConfig::disabled()).await;
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    for _ in 0..2 {
+        let began = std::time::Instant::now();
+        ssm.describe_sessions()
+            .state(aws_sdk_ssm::types::SessionState::Active)
+            .send()
+            .await
+            .expect("answered after the delay");
+        assert!(began.elapsed() >= Duration::from_millis(150));
+    }
+    assert_eq!(sim.stats().calls("ssm", "DescribeSessions"), 2);
 }

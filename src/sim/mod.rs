@@ -120,8 +120,12 @@ impl Simulator {
         if let Some(bad) = opts.regions.iter().find(|r| !is_region_name(r)) {
             return Err(SimError::BadRegion(bad.clone()));
         }
-        let mut regions = opts.regions.clone();
-        regions.dedup();
+        let mut regions: Vec<String> = Vec::new();
+        for r in &opts.regions {
+            if !regions.contains(r) {
+                regions.push(r.clone());
+            }
+        }
         // Whole seconds: SSM sends timestamps as float seconds, and clients parse those with
         // rounding error below a second; whole seconds compare exactly against the oracle.
         let start = opts.start_time.unwrap_or_else(|| {
