@@ -219,19 +219,14 @@ impl Reliable {
             .outgoing
             .iter()
             .position(|u| u.sequence_number == ack.sequence_number)
+            && let Some(entry) = self.outgoing.remove(pos)
         {
-            if let Some(entry) = self.outgoing.remove(pos) {
-                self.update_rto(now.duration_since(entry.last_sent));
-            }
+            self.update_rto(now.duration_since(entry.last_sent));
         }
     }
 
     fn update_rto(&mut self, sample: Duration) {
-        let diff = if self.rtt > sample {
-            self.rtt - sample
-        } else {
-            sample - self.rtt
-        };
+        let diff = self.rtt.abs_diff(sample);
         self.rttvar = self.rttvar * 3 / 4 + diff / 4;
         self.rtt = self.rtt * 7 / 8 + sample / 8;
         self.rto = (self.rtt + (self.rttvar * 4).max(MIN_RTO_VARIANCE)).min(MAX_RTO);

@@ -56,32 +56,8 @@ pub async fn serve(cli: &Cli, args: &SimArgs) -> CliResult {
         sim_regions(cli)?[0],
         sim_regions(cli)?[0],
     );
-    wait_for_stop().await;
-    sim.shutdown().await;
+    sim.run_until_signal().await?;
     Ok(())
-}
-
-/// Ctrl-C, or SIGTERM from a supervisor or a test harness.
-async fn wait_for_stop() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 pub async fn demo(cli: &Cli, args: &DemoArgs) -> CliResult {
@@ -129,7 +105,6 @@ pub async fn demo(cli: &Cli, args: &DemoArgs) -> CliResult {
     )?;
     out.flush()?;
     drop(out);
-    wait_for_stop().await;
-    sim.shutdown().await;
+    sim.run_until_signal().await?;
     Ok(())
 }
