@@ -13,12 +13,14 @@
 
 mod api;
 mod auth;
+mod commands;
 mod ec2;
 mod faults;
 mod fleet;
 mod http;
 mod logs;
 mod pagination;
+mod sandbox;
 mod ssm;
 mod state;
 mod stats;
