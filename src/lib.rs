@@ -9,5 +9,6 @@ pub mod config;
 pub mod format;
 pub mod model;
 pub mod output;
+pub mod run;
 pub mod search;
 pub mod sim;

@@ -107,6 +107,10 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// Caller identity for the audit log.
+    pub sts: aws_sdk_sts::Client,
+    /// The credentials in use (for the access key id in the audit log; never printed whole).
+    pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     pub stats: Arc<CallStats>,
     /// The endpoint used, for error messages (`None`: AWS's own regional endpoints).
     pub endpoint_url: Option<String>,
@@ -168,11 +172,18 @@ impl Clients {
                 .interceptor(counter)
                 .build(),
         );
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&shared)
+                .interceptor(CountAttempts(stats.clone()))
+                .build(),
+        );
         Clients {
             target,
             ec2,
             ssm,
             logs,
+            sts,
+            credentials: shared.credentials_provider(),
             stats,
             endpoint_url: options.endpoint_url.clone(),
         }
