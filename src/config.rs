@@ -17,6 +17,15 @@ pub struct Config {
     pub endpoint_url: Option<String>,
     #[serde(default)]
     pub list: ListConfig,
+    #[serde(default)]
+    pub run: RunConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Bulk runs on more hosts than this need the count typed (default 10).
+    pub confirm_threshold: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

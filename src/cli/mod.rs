@@ -2,6 +2,7 @@
 //! (0 success, 2 usage error, 1 anything else, with one sentence on stderr saying what to do).
 
 mod list;
+mod run;
 mod sim;
 
 mod targets;
@@ -45,6 +46,8 @@ pub enum Command {
     Sim(SimArgs),
     /// List the fleet: EC2 joined with SSM agent health
     List(ListArgs),
+    /// Run a command on many hosts with SSM Run Command: plan, confirm, live progress, grouped output
+    Run(run::RunArgs),
 }
 
 #[derive(Debug, Args)]
@@ -157,5 +160,6 @@ async fn run(cli: Cli) -> CliResult {
         Some(Command::Demo(args)) => sim::demo(&cli, args).await,
         Some(Command::Sim(args)) => sim::serve(&cli, args).await,
         Some(Command::List(args)) => list::run(&cli, args).await,
+        Some(Command::Run(args)) => run::run(&cli, args).await,
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::exec::RunReport;
+use super::exec::SentCommand;
 use super::plan::Plan;
 use crate::aws::Clients;
 
@@ -31,7 +31,6 @@ pub struct AuditRecord {
     pub who: String,
     /// `sts` (GetCallerIdentity) or `profile` (STS could not be asked).
     pub identity_source: String,
-    pub run_id: String,
     /// The script as sent.
     pub what: String,
     pub max_concurrency: Option<String>,
@@ -46,25 +45,25 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
+    /// Built as soon as the sends are made (so a run killed later is still recorded).
     pub fn new(
         plan: &Plan,
-        report: &RunReport,
+        sends: &[SentCommand],
+        when: DateTime<Utc>,
         who: (String, String),
         confirmation: &str,
     ) -> AuditRecord {
         AuditRecord {
-            when: report.started_at,
+            when,
             who: who.0,
             identity_source: who.1,
-            run_id: report.run_id.clone(),
             what: plan.script(),
             max_concurrency: plan.options.max_concurrency.map(|r| r.to_string()),
             max_errors: plan.options.max_errors.map(|r| r.to_string()),
             target_count: plan.target_count,
             skipped_count: plan.skipped.len(),
             confirmation: confirmation.to_string(),
-            where_: report
-                .sends
+            where_: sends
                 .iter()
                 .map(|s| AuditWhere {
                     profile: s.profile.clone(),
@@ -76,7 +75,7 @@ impl AuditRecord {
                     tag_targets: s.targets.iter().map(|t| t.to_string()).collect(),
                 })
                 .collect(),
-            command_ids: report.command_ids(),
+            command_ids: sends.iter().filter_map(|s| s.command_id.clone()).collect(),
         }
     }
 }
@@ -159,7 +158,6 @@ mod tests {
             when: Utc::now(),
             who: "arn:aws:iam::123456789012:user/ana".into(),
             identity_source: "sts".into(),
-            run_id: "r1".into(),
             what: "uptime".into(),
             max_concurrency: None,
             max_errors: None,

@@ -875,7 +875,11 @@ fn kill_group(pid: Option<u32>) {
 /// A plausible answer for the few PowerShell lines people use to check hosts; see module docs.
 fn simulate_powershell(script: &str, instance: &SimInstance) -> Outcome {
     let mut stdout = String::new();
-    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    for line in script
+        .split(['\n', ';'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
         let lower = line.to_ascii_lowercase();
         let echo = ["write-output ", "echo ", "write-host "]
             .iter()
