@@ -23,9 +23,14 @@ struct Fixture {
 }
 
 async fn fixture(instances: usize) -> Fixture {
+    fixture_with(instances, "", 4).await
+}
+
+async fn fixture_with(instances: usize, faults: &str, max_attempts: u32) -> Fixture {
     let sim = Simulator::start(SimOptions {
         instances,
         seed: 7,
+        faults: faults.parse().expect("fault spec"),
         ..SimOptions::default()
     })
     .await
@@ -33,7 +38,7 @@ async fn fixture(instances: usize) -> Fixture {
     let options = ClientOptions {
         endpoint_url: Some(sim.endpoint_url()),
         static_credentials: Some(("testing".into(), "testing".into())),
-        max_attempts: 4,
+        max_attempts,
     };
     let targets: Vec<Target> = sim
         .regions()
@@ -440,5 +445,24 @@ async fn simulator_reports_offline_and_unmanaged_targets_as_aws_does() {
     assert_eq!(
         aws_sdk_ssm::error::ProvideErrorMetadata::code(&missing),
         Some("InvocationDoesNotExist")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_run_still_completes() {
+    // 30% of every request throttled; 8 SDK attempts make a send that never gets through
+    // vanishingly rare, and the executor slows its polling instead of failing.
+    let f = fixture_with(120, "throttle=0.3", 8).await;
+    let hosts = online_linux(&f.sim, "us-east-1", 20);
+    let before = f.sim.stats();
+    let report = execute(&f, &ids_plan(&f, &hosts, opts("echo ok"))).await;
+    assert!(report.all_succeeded(), "{:?}", report.hosts);
+    assert!(report.hosts.iter().all(|h| h.stdout == "ok\n"));
+    let after = f.sim.stats();
+    assert!(after.total_throttled > before.total_throttled);
+    assert!(
+        report.api_calls
+            >= after.calls("ssm", "ListCommandInvocations")
+                - before.calls("ssm", "ListCommandInvocations")
     );
 }

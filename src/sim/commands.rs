@@ -1228,6 +1228,168 @@ fn cancel_command(state: &SimState, region: &str, input: &JsonInput) -> Result<V
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::sim::faults::FaultSpec;
+    use crate::sim::fleet::{FleetSpec, generate_fleet};
+
+    fn state() -> Arc<SimState> {
+        let fleet = generate_fleet(&FleetSpec {
+            instances: 120,
+            seed: 3,
+            regions: vec!["us-east-1".into()],
+            start: Utc::now(),
+        });
+        Arc::new(SimState::new(
+            fleet,
+            vec!["us-east-1".into()],
+            FaultSpec::default(),
+            1,
+            Utc::now(),
+        ))
+    }
+
+    fn call(state: &Arc<SimState>, op: &str, body: Value) -> Result<Value, ApiError> {
+        let obj = body.as_object().cloned().unwrap_or_default();
+        handle(state, "us-east-1", op, &JsonInput::new(&obj))
+    }
+
+    fn online_ids(state: &SimState, n: usize) -> Vec<String> {
+        state
+            .fleet
+            .iter()
+            .filter(|i| {
+                i.ssm
+                    .as_ref()
+                    .is_some_and(|s| s.ping_status == PingStatus::Online)
+                    && !i.platform.is_windows()
+            })
+            .take(n)
+            .map(|i| i.id.clone())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn send_command_validates_like_aws() {
+        let st = state();
+        let ids = online_ids(&st, 2);
+        let code = |body: Value| call(&st, "SendCommand", body).unwrap_err().code;
+        let cmds = json!({"commands": ["true"]});
+        assert_eq!(
+            code(json!({"DocumentName": "AWS-Nope", "Parameters": cmds, "InstanceIds": ids})),
+            "InvalidDocument"
+        );
+        assert_eq!(
+            code(json!({"DocumentName": "AWS-RunShellScript", "InstanceIds": ids})),
+            "InvalidParameters"
+        );
+        assert_eq!(
+            code(json!({"DocumentName": "AWS-RunShellScript", "Parameters": cmds})),
+            "ValidationException"
+        );
+        let many: Vec<String> = (0..51).map(|n| format!("i-{n:017x}")).collect();
+        assert_eq!(
+            code(
+                json!({"DocumentName": "AWS-RunShellScript", "Parameters": cmds, "InstanceIds": many})
+            ),
+            "ValidationException"
+        );
+        let six: Vec<Value> = (0..6)
+            .map(|_| json!({"Key": "tag:Role", "Values": ["web"]}))
+            .collect();
+        assert_eq!(
+            code(json!({"DocumentName": "AWS-RunShellScript", "Parameters": cmds, "Targets": six})),
+            "ValidationException"
+        );
+        assert_eq!(
+            code(
+                json!({"DocumentName": "AWS-RunShellScript", "Parameters": cmds, "InstanceIds": ids, "MaxConcurrency": "0"})
+            ),
+            "ValidationException"
+        );
+        assert_eq!(
+            code(
+                json!({"DocumentName": "AWS-RunShellScript", "Parameters": cmds, "InstanceIds": [ids[0], ids[0]]})
+            ),
+            "DuplicateInstanceId"
+        );
+        assert_eq!(
+            code(
+                json!({"DocumentName": "AWS-RunShellScript", "Parameters": cmds, "InstanceIds": ["i-00000000000000000"]})
+            ),
+            "InvalidInstanceId"
+        );
+        assert_eq!(
+            code(
+                json!({"DocumentName": "AWS-RunShellScript", "Parameters": cmds, "Targets": [{"Key": "Colour", "Values": ["x"]}]})
+            ),
+            "InvalidTarget"
+        );
+        assert_eq!(
+            call(&st, "CancelCommand", json!({"CommandId": "nope"}))
+                .unwrap_err()
+                .code,
+            "InvalidCommandId"
+        );
+        assert_eq!(
+            call(&st, "ListCommandInvocations", json!({"MaxResults": 51}))
+                .unwrap_err()
+                .code,
+            "ValidationException"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_command_goes_pending_to_success_with_counts() {
+        let st = state();
+        let ids = online_ids(&st, 3);
+        let out = call(
+            &st,
+            "SendCommand",
+            json!({"DocumentName": "AWS-RunShellScript", "Parameters": {"commands": ["echo hi"]}, "InstanceIds": ids, "Comment": "c"}),
+        )
+        .unwrap();
+        let id = out["Command"]["CommandId"].as_str().unwrap().to_string();
+        assert_eq!(out["Command"]["Status"], "Pending");
+        assert_eq!(out["Command"]["TargetCount"], 3);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let cmd = loop {
+            let l = call(&st, "ListCommands", json!({"CommandId": id})).unwrap();
+            let c = l["Commands"][0].clone();
+            if c["Status"] == "Success" || std::time::Instant::now() > deadline {
+                break c;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(cmd["Status"], "Success");
+        assert_eq!(cmd["CompletedCount"], 3);
+        assert_eq!(cmd["ErrorCount"], 0);
+        let inv = call(
+            &st,
+            "ListCommandInvocations",
+            json!({"CommandId": id, "Details": true, "MaxResults": 2}),
+        )
+        .unwrap();
+        assert_eq!(inv["CommandInvocations"].as_array().unwrap().len(), 2);
+        assert!(inv["NextToken"].is_string());
+        assert_eq!(
+            inv["CommandInvocations"][0]["CommandPlugins"][0]["Output"],
+            "hi\n"
+        );
+        let got = call(
+            &st,
+            "GetCommandInvocation",
+            json!({"CommandId": id, "InstanceId": ids[0]}),
+        )
+        .unwrap();
+        assert_eq!(got["StandardOutputContent"], "hi\n");
+        assert_eq!(got["ResponseCode"], 0);
+        let filtered = call(
+            &st,
+            "ListCommands",
+            json!({"Filters": [{"key": "Status", "value": "Failed"}]}),
+        )
+        .unwrap();
+        assert_eq!(filtered["Commands"].as_array().unwrap().len(), 0);
+    }
 
     #[test]
     fn rates_parse_like_aws() {
