@@ -838,7 +838,7 @@ async fn run_shell(job: &Job, sb: &sandbox::InstanceSandbox) -> Outcome {
         _ = job.cancel.cancelled() => End::Cancelled,
     };
     if !matches!(end, End::Exited(_)) {
-        kill_group(pid);
+        kill_group(pid).await;
         let _ = child.kill().await;
     }
     let stdout = String::from_utf8_lossy(&out.await.unwrap_or_default()).into_owned();
@@ -859,14 +859,15 @@ async fn run_shell(job: &Job, sb: &sandbox::InstanceSandbox) -> Outcome {
 }
 
 /// Kills the script's whole process group (a `sleep` child would otherwise hold the pipes open).
-fn kill_group(pid: Option<u32>) {
+async fn kill_group(pid: Option<u32>) {
     #[cfg(unix)]
     if let Some(pid) = pid {
-        let _ = std::process::Command::new("kill")
+        let _ = tokio::process::Command::new("kill")
             .args(["-KILL", "--", &format!("-{pid}")])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
-            .status();
+            .status()
+            .await;
     }
     #[cfg(not(unix))]
     let _ = pid;
@@ -1198,6 +1199,12 @@ fn cancel_command(state: &SimState, region: &str, input: &JsonInput) -> Result<V
                 cmd.status_details = "Cancelling";
             }
             cmd.cancel.cancel();
+            for inv in cmd.invocations.iter_mut() {
+                if inv.status == "InProgress" {
+                    inv.status = "Cancelling";
+                    inv.status_details = "Cancelling";
+                }
+            }
         }
         Some(ids) => {
             for inv in cmd
