@@ -544,15 +544,7 @@ fn audit(
     confirmation: &str,
 ) {
     let record = bulk::AuditRecord::new(plan, sends, when, who, confirmation);
-    match bulk::audit_path() {
-        Some(path) => {
-            if let Err(e) = bulk::audit::append(&path, &record) {
-                eprintln!(
-                    "warning: cannot write the audit log {}: {e}",
-                    path.display()
-                );
-            }
-        }
-        None => eprintln!("warning: no state directory for the audit log: set XDG_STATE_HOME"),
+    if let Err(e) = bulk::audit::write(&record) {
+        eprintln!("warning: {e}");
     }
 }

@@ -114,6 +114,15 @@ pub fn append(path: &Path, record: &AuditRecord) -> std::io::Result<()> {
     file.flush()
 }
 
+/// Appends `record` to [`audit_path`]; the error is a sentence for the user.
+pub fn write(record: &AuditRecord) -> Result<PathBuf, String> {
+    let path = audit_path()
+        .ok_or_else(|| "no state directory for the audit log: set XDG_STATE_HOME".to_string())?;
+    append(&path, record)
+        .map_err(|e| format!("cannot write the audit log {}: {e}", path.display()))?;
+    Ok(path)
+}
+
 /// (who, source): STS GetCallerIdentity's ARN when it answers within a few seconds; else
 /// `profile:<label> key:<access key id>` from the credentials in use (never the secret).
 pub async fn caller_identity(clients: &Clients) -> (String, String) {
