@@ -706,14 +706,23 @@ async fn run_invocation(
             set_in_progress(state, region, command_id, job.index, start);
             let windows = instance.platform.is_windows();
             match (job.document.as_str(), windows) {
-                ("AWS-RunShellScript", false) => match sandbox::prepare(root, instance) {
-                    Ok(sb) => run_shell(&job, &sb).await,
-                    Err(e) => {
-                        let mut o = Outcome::new("Failed", "Failed", 1);
-                        o.stderr = format!("simulator: cannot prepare the sandbox: {e}");
-                        o
+                ("AWS-RunShellScript", false) => {
+                    // Directory and shim creation are blocking file work: off the runtime.
+                    let prepared = {
+                        let (root, instance) = (root.to_path_buf(), instance.clone());
+                        tokio::task::spawn_blocking(move || sandbox::prepare(&root, &instance))
+                            .await
+                            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+                    };
+                    match prepared {
+                        Ok(sb) => run_shell(&job, &sb).await,
+                        Err(e) => {
+                            let mut o = Outcome::new("Failed", "Failed", 1);
+                            o.stderr = format!("simulator: cannot prepare the sandbox: {e}");
+                            o
+                        }
                     }
-                },
+                }
                 ("AWS-RunPowerShellScript", true) => simulate_powershell(&job.script, instance),
                 (_, windows) => {
                     let mut o = Outcome::new("Failed", "Failed", 1);
