@@ -253,7 +253,7 @@ impl Progress {
     }
 
     fn draw(&mut self, err: &mut impl Write, force: bool) {
-        if !self.tty {
+        if !self.tty || self.counts.total == 0 {
             return;
         }
         if !force

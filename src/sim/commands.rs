@@ -15,8 +15,8 @@
 //!   wait to at most [`DELIVERY_WAIT_CAP`] so tests and demos do not wait TimeoutSeconds.
 //! - An `Inactive` agent ends `Failed` / `Undeliverable` at once (not counted against MaxErrors).
 //! - Windows instances never run PowerShell here. `AWS-RunPowerShellScript` is simulated for
-//!   `hostname`, `echo X` / `Write-Output X` and `$env:COMPUTERNAME` lines; any other line fails
-//!   the invocation with a message saying the simulator does not run PowerShell.
+//!   `hostname`, `echo X` / `Write-Output X`, `$env:COMPUTERNAME` and `sleep` (skipped) lines; any
+//!   other line fails the invocation with a message saying the simulator does not run PowerShell.
 //!   `AWS-RunShellScript` on Windows (or PowerShell on Linux) fails as an unsupported platform.
 //! - CloudWatch output streams are `<CommandId>/<InstanceId>/<plugin>/stdout|stderr` where the
 //!   plugin is `aws-runShellScript` (log stream names cannot contain ':'); events are chunks of
@@ -894,6 +894,10 @@ fn simulate_powershell(script: &str, instance: &SimInstance) -> Outcome {
         let echo = ["write-output ", "echo ", "write-host "]
             .iter()
             .find_map(|p| lower.starts_with(p).then(|| &line[p.len()..]));
+        if lower.starts_with("sleep ") || lower.starts_with("start-sleep ") {
+            // Accepted and skipped: the simulated host answers at once.
+            continue;
+        }
         if lower == "hostname" || lower == "$env:computername" {
             let name = instance
                 .ssm
