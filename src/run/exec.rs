@@ -612,7 +612,7 @@ pub async fn execute(
                 continue;
             }
             let document = h.document.unwrap_or(Document::Shell);
-            match &plan.options.cloudwatch {
+            let completed = match &plan.options.cloudwatch {
                 Some(cw) if cloudwatch => {
                     let group = cw.group_for(document);
                     let stream = |suffix: &str| {
@@ -623,30 +623,39 @@ pub async fn execute(
                             document.plugin().replace(':', "-")
                         )
                     };
-                    let out = read_stream(&a.clients, &group, &stream("stdout")).await;
-                    let err = read_stream(&a.clients, &group, &stream("stderr")).await;
-                    match out {
-                        Ok(full)
-                            if char_len_at_least(&full, STDOUT_CAP)
-                                || !char_len_at_least(&h.stdout, STDOUT_CAP) =>
-                        {
-                            let err = err.unwrap_or_else(|_| h.stderr.clone());
-                            let h = &mut hosts[k];
-                            h.stdout = full;
-                            if char_len_at_least(&h.stderr, STDERR_CAP) && !err.is_empty() {
-                                h.stderr = err;
-                            }
-                            h.output_source = Some(OutputSource::CloudWatch);
-                            from_cloudwatch += 1;
-                        }
-                        _ => {
-                            hosts[k].truncated = true;
-                            still_truncated += 1;
+                    // Only the capped stream(s): the others are already complete.
+                    let mut full = (None, None);
+                    let mut complete = true;
+                    if char_len_at_least(&h.stdout, STDOUT_CAP) {
+                        match read_stream(&a.clients, &group, &stream("stdout")).await {
+                            Ok(text) if char_len_at_least(&text, STDOUT_CAP) => full.0 = Some(text),
+                            _ => complete = false,
                         }
                     }
+                    if char_len_at_least(&h.stderr, STDERR_CAP) {
+                        match read_stream(&a.clients, &group, &stream("stderr")).await {
+                            Ok(text) if char_len_at_least(&text, STDERR_CAP) => full.1 = Some(text),
+                            _ => complete = false,
+                        }
+                    }
+                    complete.then_some(full)
                 }
-                _ => {
-                    hosts[k].truncated = true;
+                _ => None,
+            };
+            let h = &mut hosts[k];
+            match completed {
+                Some((out, err)) => {
+                    if let Some(out) = out {
+                        h.stdout = out;
+                    }
+                    if let Some(err) = err {
+                        h.stderr = err;
+                    }
+                    h.output_source = Some(OutputSource::CloudWatch);
+                    from_cloudwatch += 1;
+                }
+                None => {
+                    h.truncated = true;
                     still_truncated += 1;
                 }
             }
