@@ -183,6 +183,36 @@ impl Reliable {
         Ok(Some(head.frame.clone()))
     }
 
+    /// Every unacknowledged frame whose RTO has passed, oldest first (not only the head): the
+    /// simulated agent's faster recovery when frames are lost, not what AWS's peers do.
+    pub fn due_all(&mut self, now: Instant) -> Vec<Bytes> {
+        if self.paused {
+            return Vec::new();
+        }
+        let rto = self.rto;
+        self.outgoing
+            .iter_mut()
+            .filter(|u| now.duration_since(u.last_sent) >= rto)
+            .map(|u| {
+                u.resends = u.resends.saturating_add(1);
+                u.last_sent = now;
+                u.frame.clone()
+            })
+            .collect()
+    }
+
+    /// The earliest moment `due_all` returns something.
+    pub fn next_deadline_any(&self) -> Option<Instant> {
+        if self.paused {
+            return None;
+        }
+        self.outgoing
+            .iter()
+            .map(|u| u.last_sent)
+            .min()
+            .map(|t| t + self.rto)
+    }
+
     /// Every unacknowledged frame, oldest first, marked as sent now: after a reconnect the frames
     /// sent on the old socket may never have arrived, so both of our peers resend them all at
     /// once instead of one per round trip (duplicates are re-acked and dropped by the receiver).
@@ -370,6 +400,17 @@ mod tests {
         let b = client.send(PayloadType::Output, "b", now);
         assert_eq!(client.resend_all(now + INITIAL_RTO), vec![a, b]);
         assert_eq!(client.due(now + INITIAL_RTO), Ok(None), "just resent");
+    }
+
+    #[test]
+    fn due_all_resends_every_expired_frame() {
+        let mut agent = Reliable::new(Role::Agent);
+        let now = Instant::now();
+        let a = agent.send(PayloadType::Output, "a", now);
+        let b = agent.send(PayloadType::Output, "b", now + Duration::from_millis(50));
+        assert!(agent.due_all(now).is_empty());
+        assert_eq!(agent.next_deadline_any(), Some(now + INITIAL_RTO));
+        assert_eq!(agent.due_all(now + MAX_RTO), vec![a, b]);
     }
 
     #[test]

@@ -224,9 +224,9 @@ pub(crate) async fn run(
                     flush_until = Some(Instant::now() + FLUSH_LIMIT);
                 }
             },
-            _ = at(reliable.next_deadline()), if ws.is_some() => {
+            _ = at(reliable.next_deadline_any()), if ws.is_some() => {
                 faults.flush(&mut ws).await;
-                if let Ok(Some(frame)) = reliable.due(Instant::now()) {
+                for frame in reliable.due_all(Instant::now()) {
                     faults.transmit(&mut ws, frame).await;
                 }
             }
