@@ -11,3 +11,4 @@ pub mod model;
 pub mod output;
 pub mod search;
 pub mod sim;
+pub mod terminal;

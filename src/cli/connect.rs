@@ -4,16 +4,17 @@
 //! path); the plugin engine hands over to AWS's session-manager-plugin with the AWS CLI's argv
 //! contract (ssm-protocol.md §1).
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::aws::{self, CallStats, ClientOptions, clients::Clients};
-use crate::channel::{SessionEvent, SessionState, ShellSession, Size};
+use crate::channel::{SessionEvent, SessionState, ShellSession};
 use crate::config::Config;
 use crate::model::Instance;
 use crate::search::{FleetIndex, Query};
+use crate::terminal::raw::{RawMode, terminal_size};
 
 use super::{Cli, CliResult, ConnectArgs, Engine, Failure, targets};
 
@@ -91,38 +92,6 @@ async fn resolve(all: &[Clients], target: &str) -> Result<(Clients, String), Fai
         .cloned()
         .ok_or_else(|| Failure::Other(format!("no client for {}", chosen.region)))?;
     Ok((clients, chosen.instance_id.clone()))
-}
-
-/// Raw mode for the life of the session; restored on drop, so on every return and on panic.
-struct RawMode(bool);
-
-impl RawMode {
-    fn enable() -> RawMode {
-        let on = std::io::stdin().is_terminal() && crossterm::terminal::enable_raw_mode().is_ok();
-        RawMode(on)
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        if self.0 {
-            let _ = crossterm::terminal::disable_raw_mode();
-        }
-    }
-}
-
-fn terminal_size() -> Size {
-    match crossterm::terminal::size() {
-        Ok((cols, rows)) if cols > 0 && rows > 0 => Size {
-            cols: u32::from(cols),
-            rows: u32::from(rows),
-        },
-        // What the plugin sends when it cannot read the size.
-        _ => Size {
-            cols: 300,
-            rows: 100,
-        },
-    }
 }
 
 async fn native(clients: &Clients, instance_id: &str) -> CliResult {
