@@ -146,6 +146,39 @@ pub async fn open(
 mod tests {
     use super::*;
 
+    /// Real StreamUrls are wss://: the TLS stack must be compiled in and get as far as a
+    /// handshake (here with a peer that does not speak TLS).
+    #[tokio::test]
+    async fn wss_urls_reach_a_tls_handshake() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            if let Ok((mut sock, _)) = listener.accept().await {
+                use tokio::io::AsyncWriteExt;
+                let _ = sock.write_all(b"HTTP/1.1 400 not tls\r\n\r\n").await;
+            }
+        });
+        let url = Secret::new(format!("wss://127.0.0.1:{port}/v1/data-channel/s"));
+        let err = open(&url, &Secret::new("t"), "c", None)
+            .await
+            .expect_err("not a TLS server");
+        let text = err.to_string().to_lowercase();
+        assert!(
+            !text.contains("not enabled") && !text.contains("not compiled"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tls")
+                || text.contains("io error")
+                || text.contains("handshake")
+                || text.contains("certificate")
+                || text.contains("corrupt"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn secrets_never_print() {
         let s = Secret::new("wss://x/v1/data-channel/a?token=SECRET");
