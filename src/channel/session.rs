@@ -392,9 +392,12 @@ impl Task {
             }
         };
         let got = self.reliable.receive(message, Instant::now());
+        // `receive` has already taken these messages in sequence: every one of them must reach
+        // the user even if the socket fails half-way, or its bytes would be lost for good.
+        let mut dropped = false;
         for reply in got.replies {
-            if ws.send(Message::Binary(reply)).await.is_err() {
-                return Some(Ended::Dropped);
+            if !dropped && ws.send(Message::Binary(reply)).await.is_err() {
+                dropped = true;
             }
         }
         for m in got.delivered {
@@ -403,12 +406,13 @@ impl Task {
                     let _ = self.events.send(SessionEvent::Output(m.payload)).await;
                 }
                 PayloadType::HandshakeRequest => {
+                    // Buffered by the reliability layer even when the send fails: resent later.
                     if let Some(reply) = handshake_response(&m.payload)
                         && !self
                             .send_stream(ws, PayloadType::HandshakeResponse, reply)
                             .await
                     {
-                        return Some(Ended::Dropped);
+                        dropped = true;
                     }
                 }
                 PayloadType::HandshakeComplete => {
@@ -433,7 +437,7 @@ impl Task {
             }
             tracing::debug!(kind = %m.message_type, "data channel: ignoring a message type");
         }
-        None
+        dropped.then_some(Ended::Dropped)
     }
 }
 
