@@ -12,3 +12,4 @@ pub mod output;
 pub mod run;
 pub mod search;
 pub mod sim;
+pub mod terminal;

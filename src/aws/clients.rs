@@ -109,9 +109,9 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Caller identity for the audit log.
     pub sts: aws_sdk_sts::Client,
-    /// The credentials in use (for the access key id in the audit log; never printed whole).
-    pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     pub stats: Arc<CallStats>,
+    /// The credentials the clients sign with; the data channel signs its WebSocket upgrade too.
+    pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     /// The endpoint used, for error messages (`None`: AWS's own regional endpoints).
     pub endpoint_url: Option<String>,
 }
@@ -183,8 +183,8 @@ impl Clients {
             ssm,
             logs,
             sts,
-            credentials: shared.credentials_provider(),
             stats,
+            credentials: shared.credentials_provider(),
             endpoint_url: options.endpoint_url.clone(),
         }
     }

@@ -1,6 +1,7 @@
 //! The command line: clap definitions, dispatch, and the exit-status contract
 //! (0 success, 2 usage error, 1 anything else, with one sentence on stderr saying what to do).
 
+mod connect;
 mod list;
 mod run;
 mod sim;
@@ -46,6 +47,8 @@ pub enum Command {
     Sim(SimArgs),
     /// List the fleet: EC2 joined with SSM agent health
     List(ListArgs),
+    /// A shell session on one instance in the current terminal.
+    Connect(ConnectArgs),
     /// Run a command on many hosts with SSM Run Command: plan, confirm, live progress, grouped output
     Run(run::RunArgs),
 }
@@ -88,6 +91,22 @@ pub struct ListArgs {
 }
 
 /// A failure with its exit status: usage errors (2) are the caller's to fix in the command line.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// An instance id, a Name, or a query matching exactly one instance.
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// `native` speaks the data channel itself; `plugin` runs AWS's session-manager-plugin.
+    #[arg(long, value_enum, default_value_t = Engine::Native)]
+    pub engine: Engine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    Native,
+    Plugin,
+}
+
 #[derive(Debug)]
 pub enum Failure {
     Usage(String),
@@ -160,6 +179,7 @@ async fn run(cli: Cli) -> CliResult {
         Some(Command::Demo(args)) => sim::demo(&cli, args).await,
         Some(Command::Sim(args)) => sim::serve(&cli, args).await,
         Some(Command::List(args)) => list::run(&cli, args).await,
+        Some(Command::Connect(args)) => connect::run(&cli, args).await,
         Some(Command::Run(args)) => run::run(&cli, args).await,
     }
 }

@@ -554,7 +554,7 @@ async fn dispatch(
     command_id: String,
     (max_concurrency, max_errors): (usize, usize),
 ) {
-    let sandbox_root = sandbox::root();
+    let sandbox_root = state.sandbox_root.clone();
     let slots = Arc::new(Semaphore::new(max_concurrency));
     let mut running = tokio::task::JoinSet::new();
     let count = {

@@ -1,7 +1,9 @@
-//! Per-instance sandboxes for everything the simulator runs "on" an instance (Run Command scripts,
-//! shell sessions): a working directory `<tmp>/fleetdeck-sim-<pid>/<instance-id>/home`, a `bin`
-//! directory first on PATH with a `hostname` shim that prints the instance's Name, and an
-//! environment that says which instance this is (HOSTNAME, INSTANCE_ID, AWS_REGION).
+//! Per-instance sandboxes for everything the simulator runs "on" an instance (Run Command scripts;
+//! shell sessions use the same layout in `agent/pty.rs`): the working directory and HOME
+//! `<SimState::sandbox_root>/<instance-id>/` (= `<tmp>/fleetdeck-sim-<pid>/<instance-id>/`), a
+//! `.bin` directory first on PATH with a `hostname` shim that prints the instance's Name, and an
+//! environment that says which instance this is (HOSTNAME, INSTANCE_ID, AWS_SSM_INSTANCE_ID,
+//! AWS_REGION). A file a Run Command script writes is there for the next shell session.
 //!
 //! Nothing here isolates anything: the simulator is a test and demo tool on the user's own
 //! machine, and the scripts are the user's own commands.
@@ -21,21 +23,14 @@ pub(crate) struct InstanceSandbox {
     pub env: Vec<(String, String)>,
 }
 
-/// `<tmp>/fleetdeck-sim-<pid>`: one root per simulator process.
-pub(crate) fn root() -> PathBuf {
-    std::env::temp_dir().join(format!("fleetdeck-sim-{}", std::process::id()))
-}
-
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Creates (or reuses) the sandbox of `instance` under `root`.
 pub(crate) fn prepare(root: &Path, instance: &SimInstance) -> std::io::Result<InstanceSandbox> {
-    let base = root.join(&instance.id);
-    let home = base.join("home");
-    let bin = base.join("bin");
-    std::fs::create_dir_all(&home)?;
+    let home = root.join(&instance.id);
+    let bin = home.join(".bin");
     std::fs::create_dir_all(&bin)?;
     let name = if instance.name.is_empty() {
         instance.id.as_str()
@@ -62,6 +57,7 @@ pub(crate) fn prepare(root: &Path, instance: &SimInstance) -> std::io::Result<In
     let env = vec![
         ("HOSTNAME".to_string(), name.to_string()),
         ("INSTANCE_ID".to_string(), instance.id.clone()),
+        ("AWS_SSM_INSTANCE_ID".to_string(), instance.id.clone()),
         ("AWS_REGION".to_string(), instance.region.clone()),
         ("HOME".to_string(), home.display().to_string()),
         ("PATH".to_string(), path),
@@ -97,6 +93,6 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], inst.name);
         assert_eq!(lines[1], inst.id);
-        assert!(lines[2].ends_with("/home"), "{text}");
+        assert!(lines[2].ends_with(&inst.id), "{text}");
     }
 }
