@@ -1,5 +1,5 @@
-//! Per-instance sandboxes for everything the simulator runs "on" an instance (Run Command scripts;
-//! shell sessions use the same layout in `agent/pty.rs`): the working directory and HOME
+//! Per-instance sandboxes for everything the simulator runs "on" an instance (Run Command scripts
+//! and shell sessions alike): the working directory and HOME
 //! `<SimState::sandbox_root>/<instance-id>/` (= `<tmp>/fleetdeck-sim-<pid>/<instance-id>/`), a
 //! `.bin` directory first on PATH with a `hostname` shim that prints the instance's Name, and an
 //! environment that says which instance this is (HOSTNAME, INSTANCE_ID, AWS_SSM_INSTANCE_ID,
