@@ -4,9 +4,12 @@
 
 pub mod sim;
 pub mod aws;
+pub mod cache;
 pub mod config;
+pub mod diagnosis;
 pub mod model;
 pub mod search;
 pub mod cli;
 pub mod format;
 pub mod output;
+pub mod tui;

@@ -1,6 +1,8 @@
 //! The command line: clap definitions, dispatch, and the exit-status contract
 //! (0 success, 2 usage error, 1 anything else, with one sentence on stderr saying what to do).
 
+mod console;
+mod doctor;
 mod list;
 
 mod targets;
@@ -44,6 +46,15 @@ pub enum Command {
     Sim(SimArgs),
     /// List the fleet: EC2 joined with SSM agent health
     List(ListArgs),
+    /// Say why an instance can or cannot take a session, step by step (exit 0 if it can)
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// An instance id, a Name, or a query matching exactly one instance
+    #[arg(value_name = "TARGET", required = true)]
+    pub target: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -142,11 +153,9 @@ fn init_tracing() {
 
 async fn run(cli: Cli) -> CliResult {
     match &cli.command {
-        None => Err(Failure::Usage(
-            "the console is not built yet: run `fleetdeck list`, `fleetdeck demo` or `fleetdeck --help`"
-                .into(),
-        )),
+        None => console::run(&cli).await,
         Some(Command::Demo(_)) | Some(Command::Sim(_)) => Err(Failure::Other("not merged yet".into())),
         Some(Command::List(args)) => list::run(&cli, args).await,
+        Some(Command::Doctor(args)) => doctor::run(&cli, args).await,
     }
 }

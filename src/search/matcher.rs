@@ -113,6 +113,43 @@ impl FleetIndex {
     }
 }
 
+/// Marks the characters a query's fuzzy part matches in display text, one row at a time.
+/// Owns its matcher, so a view can highlight without borrowing the index mutably.
+pub struct Highlighter {
+    pattern: Option<Pattern>,
+    matcher: Matcher,
+    indices: Vec<u32>,
+}
+
+impl Highlighter {
+    pub fn new(query: &Query) -> Self {
+        Highlighter {
+            pattern: (!query.text.is_empty())
+                .then(|| Pattern::parse(&query.text, CaseMatching::Ignore, Normalization::Smart)),
+            matcher: Matcher::new(Config::DEFAULT),
+            indices: Vec::new(),
+        }
+    }
+
+    /// Sorted, deduplicated character positions of `text` to highlight (empty without fuzzy text).
+    pub fn positions(&mut self, text: &str) -> Vec<u32> {
+        let Some(pattern) = &self.pattern else {
+            return Vec::new();
+        };
+        let mut buf = Vec::new();
+        let haystack = nucleo_matcher::Utf32Str::new(text, &mut buf);
+        self.indices.clear();
+        // Each term on its own, so a name shows the terms it holds even when another term
+        // matched elsewhere (an IP, a tag).
+        for atom in &pattern.atoms {
+            let _ = atom.indices(haystack, &mut self.matcher, &mut self.indices);
+        }
+        self.indices.sort_unstable();
+        self.indices.dedup();
+        self.indices.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +205,8 @@ mod tests {
         let mut index = FleetIndex::new(&fleet);
         let q = Query::parse("pai").expect("valid");
         assert_eq!(index.highlight(&q, "pay-api"), vec![0, 1, 6]);
+        assert_eq!(Highlighter::new(&q).positions("pay-api"), vec![0, 1, 6]);
+        let none = Query::parse("ping:lost").expect("valid");
+        assert!(Highlighter::new(&none).positions("pay-api").is_empty());
     }
 }
