@@ -245,7 +245,10 @@ mod tests {
         let path = cache
             .store(&key(), Utc::now(), &[instance("i-1")])
             .expect("stored");
-        let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+        let mode = std::fs::metadata(&path)
+            .expect("metadata")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -260,7 +263,10 @@ mod tests {
         cache
             .store(&key(), Utc::now(), &[instance("i-9")])
             .expect("a corrupt file is overwritten");
-        assert_eq!(cache.load(&key()).expect("loaded").instances[0].instance_id, "i-9");
+        assert_eq!(
+            cache.load(&key()).expect("loaded").instances[0].instance_id,
+            "i-9"
+        );
     }
 
     #[test]

@@ -131,7 +131,9 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}:{line}:{column}: {message} (fix the config file or pass --config with another one)")]
+    #[error(
+        "{path}:{line}:{column}: {message} (fix the config file or pass --config with another one)"
+    )]
     Syntax {
         path: PathBuf,
         line: usize,
@@ -166,12 +168,10 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut config: Config =
-            toml::from_str(text).map_err(|e| syntax_error(text, path, &e))?;
+        let mut config: Config = toml::from_str(text).map_err(|e| syntax_error(text, path, &e))?;
         // Second pass over the same text for the keymap's line numbers (the typed pass above
         // already validated it).
-        let spanned: KeymapOnly =
-            toml::from_str(text).map_err(|e| syntax_error(text, path, &e))?;
+        let spanned: KeymapOnly = toml::from_str(text).map_err(|e| syntax_error(text, path, &e))?;
         config.keymap = with_lines(text, spanned.keymap);
         config.path = Some(path.to_owned());
         Ok(config)
@@ -226,8 +226,11 @@ mod tests {
 
     #[test]
     fn syntax_error_names_line() {
-        let err = Config::parse("profiles = [\"a\"]\nregions = [us-east-1]\n", Path::new("c.toml"))
-            .expect_err("bare word is not a string");
+        let err = Config::parse(
+            "profiles = [\"a\"]\nregions = [us-east-1]\n",
+            Path::new("c.toml"),
+        )
+        .expect_err("bare word is not a string");
         let msg = err.to_string();
         assert!(msg.starts_with("c.toml:2:"), "{msg}");
     }

@@ -87,7 +87,8 @@ impl Diagnosis {
 
 /// Compares dotted numeric versions ("3.3.987.0"); `None` if either is not one.
 pub fn compare_versions(a: &str, b: &str) -> Option<Ordering> {
-    let parse = |v: &str| -> Option<Vec<u64>> { v.trim().split('.').map(|p| p.parse().ok()).collect() };
+    let parse =
+        |v: &str| -> Option<Vec<u64>> { v.trim().split('.').map(|p| p.parse().ok()).collect() };
     let (mut a, mut b) = (parse(a)?, parse(b)?);
     let len = a.len().max(b.len());
     a.resize(len, 0);
@@ -147,7 +148,10 @@ pub fn diagnose(i: &Instance, now: DateTime<Utc>) -> Diagnosis {
             step(
                 Verdict::Fail,
                 "EC2 state",
-                format!("The instance is {}: it cannot take sessions any more.", i.state),
+                format!(
+                    "The instance is {}: it cannot take sessions any more.",
+                    i.state
+                ),
             );
             false
         }
@@ -237,7 +241,11 @@ pub fn diagnose(i: &Instance, now: DateTime<Utc>) -> Diagnosis {
             } else {
                 ""
             };
-            step(Verdict::Ok, "Agent version", format!("Agent {version}{latest}."));
+            step(
+                Verdict::Ok,
+                "Agent version",
+                format!("Agent {version}{latest}."),
+            );
         }
     }
 
@@ -254,7 +262,10 @@ pub fn diagnose(i: &Instance, now: DateTime<Utc>) -> Diagnosis {
         PlatformType::Linux | PlatformType::MacOS => step(
             Verdict::Ok,
             "Platform",
-            format!("{}: sessions open sh as ssm-user.", non_empty(&i.platform, "Linux")),
+            format!(
+                "{}: sessions open sh as ssm-user.",
+                non_empty(&i.platform, "Linux")
+            ),
         ),
         PlatformType::Unknown => {}
     }
@@ -318,7 +329,11 @@ mod tests {
         let d = diagnose(&online(), now());
         assert_eq!(d.outlook, Outlook::Ready);
         assert!(d.steps.iter().all(|s| s.verdict == Verdict::Ok), "{d:?}");
-        assert!(d.steps[1].sentence.contains("30s ago"), "{}", d.steps[1].sentence);
+        assert!(
+            d.steps[1].sentence.contains("30s ago"),
+            "{}",
+            d.steps[1].sentence
+        );
     }
 
     #[test]
@@ -330,7 +345,12 @@ mod tests {
         assert_eq!(d.outlook, Outlook::Blocked);
         assert_eq!(d.steps[0].verdict, Verdict::Fail);
         assert!(d.steps[0].sentence.contains("start it"));
-        assert!(d.headline().expect("a failure").sentence.contains("start-instances"));
+        assert!(
+            d.headline()
+                .expect("a failure")
+                .sentence
+                .contains("start-instances")
+        );
     }
 
     #[test]
@@ -342,10 +362,19 @@ mod tests {
         let d = diagnose(&i, now());
         assert_eq!(d.outlook, Outlook::Blocked);
         let s = &d.steps[1].sentence;
-        for needle in ["agent is installed", "AmazonSSMManagedInstanceCore", "ssmmessages", "ec2messages"] {
+        for needle in [
+            "agent is installed",
+            "AmazonSSMManagedInstanceCore",
+            "ssmmessages",
+            "ec2messages",
+        ] {
             assert!(s.contains(needle), "{needle} missing from {s}");
         }
-        assert_eq!(verdicts(&d).len(), 3, "no agent version step without an agent");
+        assert_eq!(
+            verdicts(&d).len(),
+            3,
+            "no agent version step without an agent"
+        );
     }
 
     #[test]
@@ -378,7 +407,11 @@ mod tests {
         assert_eq!(d.outlook, Outlook::Ready, "shells still work");
         let step = &d.steps[2];
         assert_eq!(step.verdict, Verdict::Warn);
-        assert!(step.sentence.contains("port forwarding"), "{}", step.sentence);
+        assert!(
+            step.sentence.contains("port forwarding"),
+            "{}",
+            step.sentence
+        );
         assert!(step.sentence.contains(PORT_FORWARDING_MIN_AGENT));
 
         i.agent_version = Some("3.2.1.0".into());
@@ -394,7 +427,13 @@ mod tests {
         i.platform_type = PlatformType::Windows;
         i.platform = "Microsoft Windows Server 2022 Datacenter".into();
         let d = diagnose(&i, now());
-        assert!(d.steps.last().expect("a step").sentence.contains("PowerShell"));
+        assert!(
+            d.steps
+                .last()
+                .expect("a step")
+                .sentence
+                .contains("PowerShell")
+        );
         assert_eq!(d.outlook, Outlook::Ready);
     }
 
@@ -410,8 +449,14 @@ mod tests {
 
     #[test]
     fn versions_compare_numerically() {
-        assert_eq!(compare_versions("2.3.1000.0", "2.3.672.0"), Some(Ordering::Greater));
-        assert_eq!(compare_versions("2.3.672", "2.3.672.0"), Some(Ordering::Equal));
+        assert_eq!(
+            compare_versions("2.3.1000.0", "2.3.672.0"),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare_versions("2.3.672", "2.3.672.0"),
+            Some(Ordering::Equal)
+        );
         assert_eq!(compare_versions("10.0", "9.9"), Some(Ordering::Greater));
         assert_eq!(compare_versions("x", "1"), None);
     }

@@ -2,14 +2,15 @@
 //!
 //! The library holds everything but the binary's `main`; see `docs/ARCHITECTURE.md` for the map.
 
-pub mod sim;
 pub mod aws;
 pub mod cache;
+pub mod channel;
+pub mod cli;
 pub mod config;
 pub mod diagnosis;
-pub mod model;
-pub mod search;
-pub mod cli;
 pub mod format;
+pub mod model;
 pub mod output;
+pub mod search;
+pub mod sim;
 pub mod tui;

@@ -96,7 +96,16 @@ pub fn write_table(
         header.push("PROFILE".into());
     }
     header.extend(
-        ["REGION", "STATE", "PING", "LAST PING", "AGENT", "PLATFORM", "PRIVATE IP"].map(String::from),
+        [
+            "REGION",
+            "STATE",
+            "PING",
+            "LAST PING",
+            "AGENT",
+            "PLATFORM",
+            "PRIVATE IP",
+        ]
+        .map(String::from),
     );
     header.extend(opts.tag_columns.iter().map(|t| t.to_uppercase()));
     let ping_column = header.iter().position(|h| h == "PING").unwrap_or(0);
@@ -141,7 +150,11 @@ pub fn write_table(
         let mut s = String::new();
         for (n, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             let last = n + 1 == cells.len();
-            let pad = if last { 0 } else { w - cell.chars().count() + 2 };
+            let pad = if last {
+                0
+            } else {
+                w - cell.chars().count() + 2
+            };
             match color_of {
                 Some(p) if opts.color && n == ping_column => {
                     s.push_str(ping_color(p));
@@ -176,7 +189,11 @@ pub fn summary(instances: &[Instance]) -> String {
     .filter(|(n, _)| *n > 0)
     .map(|(n, label)| format!("{n} {label}"))
     .collect();
-    let noun = if instances.len() == 1 { "instance" } else { "instances" };
+    let noun = if instances.len() == 1 {
+        "instance"
+    } else {
+        "instances"
+    };
     if parts.is_empty() {
         format!("{} {noun}", instances.len())
     } else {

@@ -33,7 +33,11 @@ fn bad_tag_filter_says_how_to_write_one() {
     assert!(r.stderr.contains("tag:KEY=VALUE"), "{}", r.stderr);
     let r = run(env.cmd().args(["list", "ping:sleepy"]));
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("unknown ping status 'sleepy'"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unknown ping status 'sleepy'"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -41,7 +45,11 @@ fn malformed_region_is_named() {
     let env = Env::new();
     let r = run(env.cmd().args(["list", "--region", "useast1"]));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("'useast1' is not a region name"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("'useast1' is not a region name"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -58,17 +66,17 @@ fn unreachable_endpoint_says_so() {
         "{}",
         r.stderr
     );
-    assert!(r.stdout.is_empty(), "no table for a fleet that could not be read");
+    assert!(
+        r.stdout.is_empty(),
+        "no table for a fleet that could not be read"
+    );
 }
 
 #[test]
 fn config_syntax_error_names_file_and_line() {
     let env = Env::new();
     let path = env.write("fd.toml", "profiles = [\"a\"]\nregions = [eu-west-1]\n");
-    let r = run(env
-        .cmd()
-        .args(["list", "--config"])
-        .arg(&path));
+    let r = run(env.cmd().args(["list", "--config"]).arg(&path));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains(&format!("{}:2:", path.display())),
@@ -80,7 +88,10 @@ fn config_syntax_error_names_file_and_line() {
 #[test]
 fn config_in_the_default_place_is_read() {
     let env = Env::new();
-    env.write(".config/fleetdeck/config.toml", "regoins = [\"eu-west-1\"]\n");
+    env.write(
+        ".config/fleetdeck/config.toml",
+        "regoins = [\"eu-west-1\"]\n",
+    );
     let r = run(env.cmd().args(["list", "--region", "us-east-1"]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("config.toml:1:1"), "{}", r.stderr);
@@ -108,7 +119,8 @@ fn no_credentials_says_how_to_set_them() {
     ]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        r.stderr.contains("no AWS credentials for profile 'default'"),
+        r.stderr
+            .contains("no AWS credentials for profile 'default'"),
         "{}",
         r.stderr
     );

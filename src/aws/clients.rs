@@ -91,7 +91,10 @@ impl Intercept for CountAttempts {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.attempts.fetch_add(1, Ordering::Relaxed);
-        if cfg.load::<RequestAttempts>().is_some_and(|a| a.attempts() > 1) {
+        if cfg
+            .load::<RequestAttempts>()
+            .is_some_and(|a| a.attempts() > 1)
+        {
             self.0.retries.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())

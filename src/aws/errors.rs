@@ -14,7 +14,9 @@ pub enum AwsError {
         "no AWS credentials for profile '{profile}': run `aws configure --profile {profile}`, `aws sso login --profile {profile}`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     )]
     NoCredentials { profile: String },
-    #[error("the SSO session for profile '{profile}' has expired: run `aws sso login --profile {profile}`")]
+    #[error(
+        "the SSO session for profile '{profile}' has expired: run `aws sso login --profile {profile}`"
+    )]
     SsoExpired { profile: String },
     #[error(
         "the credentials of profile '{profile}' have expired ({code}): refresh them (`aws sso login --profile {profile}` for SSO profiles) and try again"
@@ -29,19 +31,25 @@ pub enum AwsError {
         code: String,
         message: String,
     },
-    #[error("access denied for {operation} in {target} ({message}): the IAM identity needs {action}")]
+    #[error(
+        "access denied for {operation} in {target} ({message}): the IAM identity needs {action}"
+    )]
     AccessDenied {
         target: String,
         operation: &'static str,
         action: String,
         message: String,
     },
-    #[error("{operation} in {target} was throttled and retries ran out: try again in a minute, or read fewer regions at once")]
+    #[error(
+        "{operation} in {target} was throttled and retries ran out: try again in a minute, or read fewer regions at once"
+    )]
     Throttled {
         target: String,
         operation: &'static str,
     },
-    #[error("cannot reach {endpoint} ({detail}): check the network, the proxy, or that '{region}' is a real region")]
+    #[error(
+        "cannot reach {endpoint} ({detail}): check the network, the proxy, or that '{region}' is a real region"
+    )]
     Unreachable {
         endpoint: String,
         region: String,
@@ -54,7 +62,9 @@ pub enum AwsError {
         code: String,
         message: String,
     },
-    #[error("{operation} in {target}: the answer from {endpoint} was not an AWS response ({detail}); the endpoint may not implement {operation}")]
+    #[error(
+        "{operation} in {target}: the answer from {endpoint} was not an AWS response ({detail}); the endpoint may not implement {operation}"
+    )]
     Malformed {
         target: String,
         operation: &'static str,
@@ -169,12 +179,14 @@ fn from_code(code: String, message: String, target: &Target, operation: &'static
             code,
             message,
         },
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => AwsError::AccessDenied {
-            target: target.to_string(),
-            operation,
-            action: operation.to_owned(),
-            message,
-        },
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+            AwsError::AccessDenied {
+                target: target.to_string(),
+                operation,
+                action: operation.to_owned(),
+                message,
+            }
+        }
         _ => AwsError::Service {
             target: target.to_string(),
             operation,
@@ -227,7 +239,15 @@ mod tests {
 
     #[test]
     fn expired_token_says_which_login_to_run() {
-        let e = from_code("ExpiredTokenException".into(), String::new(), &target(), "ssm:X");
-        assert!(e.to_string().contains("aws sso login --profile prod"), "{e}");
+        let e = from_code(
+            "ExpiredTokenException".into(),
+            String::new(),
+            &target(),
+            "ssm:X",
+        );
+        assert!(
+            e.to_string().contains("aws sso login --profile prod"),
+            "{e}"
+        );
     }
 }

@@ -109,61 +109,67 @@ where
     call().await
 }
 
-async fn ec2_instances(c: &Clients) -> Result<Vec<Ec2Instance>, AwsError> {
+/// Follows NextToken to the end; each page gets the throttling rounds of its own.
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, AwsError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
+{
     let mut all = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = with_throttle_rounds(|| async {
-            c.ec2
-                .describe_instances()
-                .max_results(EC2_PAGE)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from_sdk(e, &c.target, "ec2:DescribeInstances", c.endpoint_for("ec2"))
-                })
-        })
-        .await?;
-        all.extend(
-            page.reservations()
-                .iter()
-                .flat_map(|r| r.instances().iter().cloned()),
-        );
-        token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
+        let (items, next) = with_throttle_rounds(|| page(token.clone())).await?;
+        all.extend(items);
+        token = next.filter(|t| !t.is_empty());
         if token.is_none() {
             return Ok(all);
         }
     }
 }
 
+async fn ec2_instances(c: &Clients) -> Result<Vec<Ec2Instance>, AwsError> {
+    all_pages(|token| async move {
+        let page = c
+            .ec2
+            .describe_instances()
+            .max_results(EC2_PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(e, &c.target, "ec2:DescribeInstances", c.endpoint_for("ec2"))
+            })?;
+        let items = page
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances().iter().cloned())
+            .collect();
+        Ok((items, page.next_token().map(str::to_owned)))
+    })
+    .await
+}
+
 async fn ssm_information(c: &Clients) -> Result<Vec<InstanceInformation>, AwsError> {
-    let mut all = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = with_throttle_rounds(|| async {
-            c.ssm
-                .describe_instance_information()
-                .max_results(SSM_PAGE)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from_sdk(
-                        e,
-                        &c.target,
-                        "ssm:DescribeInstanceInformation",
-                        c.endpoint_for("ssm"),
-                    )
-                })
-        })
-        .await?;
-        all.extend(page.instance_information_list().iter().cloned());
-        token = page.next_token().filter(|t| !t.is_empty()).map(str::to_owned);
-        if token.is_none() {
-            return Ok(all);
-        }
-    }
+    all_pages(|token| async move {
+        let page = c
+            .ssm
+            .describe_instance_information()
+            .max_results(SSM_PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    e,
+                    &c.target,
+                    "ssm:DescribeInstanceInformation",
+                    c.endpoint_for("ssm"),
+                )
+            })?;
+        let items = page.instance_information_list().to_vec();
+        Ok((items, page.next_token().map(str::to_owned)))
+    })
+    .await
 }
 
 /// Joins one target's EC2 and SSM views. EC2 instances SSM does not know stay, as NotManaged
@@ -187,14 +193,21 @@ pub fn join(
         let state = e
             .state()
             .and_then(|s| s.name())
-            .map_or(InstanceState::Unknown, |n| InstanceState::from_ec2_name(n.as_str()));
+            .map_or(InstanceState::Unknown, |n| {
+                InstanceState::from_ec2_name(n.as_str())
+            });
         if state == InstanceState::Terminated {
             continue;
         }
         let tags: std::collections::BTreeMap<String, String> = e
             .tags()
             .iter()
-            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
             .collect();
         let ec2_platform_type = match e.platform() {
             Some(p) if p.as_str().eq_ignore_ascii_case("windows") => PlatformType::Windows,
@@ -242,7 +255,9 @@ pub fn join(
     }
     for (id, info) in by_id {
         let hybrid = id.starts_with("mi-")
-            || info.resource_type().is_some_and(|r| r.as_str() == "ManagedInstance");
+            || info
+                .resource_type()
+                .is_some_and(|r| r.as_str() == "ManagedInstance");
         let mut instance = Instance {
             name: info.name().map(str::to_owned),
             profile: profile.clone(),

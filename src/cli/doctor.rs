@@ -19,7 +19,8 @@ pub async fn run(cli: &Cli, args: &DoctorArgs) -> CliResult {
     let target = args.target.join(" ");
     if target.trim().is_empty() {
         return Err(Failure::Usage(
-            "doctor needs a TARGET: an instance id, a Name, or a query matching one instance".into(),
+            "doctor needs a TARGET: an instance id, a Name, or a query matching one instance"
+                .into(),
         ));
     }
     let config = Config::load(cli.config.as_deref())?;
@@ -33,8 +34,8 @@ pub async fn run(cli: &Cli, args: &DoctorArgs) -> CliResult {
     if inventory.instances.is_empty() && !inventory.problems.is_empty() {
         return Err(Failure::Other(inventory.problems[0].error.to_string()));
     }
-    let found = resolve_target(&inventory.instances, &target)
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let found =
+        resolve_target(&inventory.instances, &target).map_err(|e| Failure::Usage(e.to_string()))?;
     let instance = match found {
         TargetMatch::One(i) => &inventory.instances[i],
         TargetMatch::None => {
@@ -43,7 +44,11 @@ pub async fn run(cli: &Cli, args: &DoctorArgs) -> CliResult {
             )));
         }
         TargetMatch::Ambiguous(candidates) => {
-            return Err(Failure::Other(ambiguous(&target, &inventory.instances, &candidates)));
+            return Err(Failure::Other(ambiguous(
+                &target,
+                &inventory.instances,
+                &candidates,
+            )));
         }
     };
     let diagnosis = diagnosis::diagnose(instance, chrono::Utc::now());
@@ -86,7 +91,10 @@ fn ambiguous(target: &str, instances: &[Instance], candidates: &[usize]) -> Stri
         ));
     }
     if candidates.len() > MAX_CANDIDATES {
-        msg.push_str(&format!("\n  … and {} more", candidates.len() - MAX_CANDIDATES));
+        msg.push_str(&format!(
+            "\n  … and {} more",
+            candidates.len() - MAX_CANDIDATES
+        ));
     }
     msg
 }

@@ -4,6 +4,7 @@
 mod console;
 mod doctor;
 mod list;
+mod sim;
 
 mod targets;
 
@@ -115,9 +116,16 @@ pub fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(e) => return fail(Failure::Other(format!("cannot start the async runtime: {e}"))),
+        Err(e) => {
+            return fail(Failure::Other(format!(
+                "cannot start the async runtime: {e}"
+            )));
+        }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -154,7 +162,8 @@ fn init_tracing() {
 async fn run(cli: Cli) -> CliResult {
     match &cli.command {
         None => console::run(&cli).await,
-        Some(Command::Demo(_)) | Some(Command::Sim(_)) => Err(Failure::Other("not merged yet".into())),
+        Some(Command::Demo(args)) => sim::demo(&cli, args).await,
+        Some(Command::Sim(args)) => sim::serve(&cli, args).await,
         Some(Command::List(args)) => list::run(&cli, args).await,
         Some(Command::Doctor(args)) => doctor::run(&cli, args).await,
     }

@@ -175,7 +175,11 @@ mod tests {
             iam_instance_profile: None,
             computer_name: None,
             launch_time: None,
-            tags: [("Name".to_string(), name.to_string()), ("Env".into(), env.into())].into(),
+            tags: [
+                ("Name".to_string(), name.to_string()),
+                ("Env".into(), env.into()),
+            ]
+            .into(),
             managed: true,
         }
     }

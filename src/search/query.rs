@@ -9,7 +9,9 @@ pub const FIELDS: [&str; 8] = [
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
-    #[error("unknown filter '{0}:' (filters are tag:, ping:, platform:, region:, state:, id:, profile:, agent:)")]
+    #[error(
+        "unknown filter '{0}:' (filters are tag:, ping:, platform:, region:, state:, id:, profile:, agent:)"
+    )]
     UnknownField(String),
     #[error("'{0}:' needs a value, for example {1}")]
     EmptyValue(&'static str, &'static str),
@@ -17,7 +19,9 @@ pub enum QueryError {
     BadTag(String),
     #[error("unknown ping status '{0}' (use online, lost, inactive, unmanaged or unknown)")]
     BadPing(String),
-    #[error("unknown state '{0}' (use running, stopped, stopping, pending, shutting-down, terminated or hybrid)")]
+    #[error(
+        "unknown state '{0}' (use running, stopped, stopping, pending, shutting-down, terminated or hybrid)"
+    )]
     BadState(String),
     #[error("unknown agent filter '{0}' (use outdated or latest)")]
     BadAgent(String),
@@ -26,7 +30,10 @@ pub enum QueryError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldFilter {
     /// Key matched case-insensitively; `None` value means "has this tag".
-    Tag { key: String, value: Option<Glob> },
+    Tag {
+        key: String,
+        value: Option<Glob>,
+    },
     Ping(PingStatus),
     /// Case-insensitive substring of the platform name or type.
     Platform(String),
@@ -217,7 +224,10 @@ mod tests {
         let q = Query::parse("pay tag:Env=prod  ping:lost api !region:eu").expect("valid");
         assert_eq!(q.text, "pay api");
         assert_eq!(q.filters.len(), 3);
-        assert_eq!(q.filters[1], (FieldFilter::Ping(PingStatus::ConnectionLost), false));
+        assert_eq!(
+            q.filters[1],
+            (FieldFilter::Ping(PingStatus::ConnectionLost), false)
+        );
         assert_eq!(q.filters[2], (FieldFilter::Region("eu".into()), true));
     }
 
@@ -227,7 +237,10 @@ mod tests {
             Query::parse("tag:=prod"),
             Err(QueryError::BadTag("tag:=prod".into()))
         );
-        assert_eq!(Query::parse("tag:Env="), Err(QueryError::BadTag("tag:Env=".into())));
+        assert_eq!(
+            Query::parse("tag:Env="),
+            Err(QueryError::BadTag("tag:Env=".into()))
+        );
         assert_eq!(
             Query::parse("ping:sleepy"),
             Err(QueryError::BadPing("sleepy".into()))
@@ -236,7 +249,10 @@ mod tests {
             Query::parse("colour:red"),
             Err(QueryError::UnknownField("colour".into()))
         );
-        assert!(matches!(Query::parse("state:"), Err(QueryError::EmptyValue("state", _))));
+        assert!(matches!(
+            Query::parse("state:"),
+            Err(QueryError::EmptyValue("state", _))
+        ));
     }
 
     #[test]
@@ -255,7 +271,10 @@ mod tests {
         assert!(!q("pa").narrows(&q("pay")), "shorter is wider");
         assert!(!q("pay ping:lost").narrows(&q("pay")), "filters changed");
         assert!(!q("!pay").narrows(&q("")), "negation widens as it grows");
-        assert!(!q("tag:Env=pr").narrows(&q("tag:Env=p")), "tag globs are exact");
+        assert!(
+            !q("tag:Env=pr").narrows(&q("tag:Env=p")),
+            "tag globs are exact"
+        );
     }
 
     #[test]

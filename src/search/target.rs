@@ -24,7 +24,11 @@ pub fn resolve_target(instances: &[Instance], target: &str) -> Result<TargetMatc
     let by_name: Vec<usize> = instances
         .iter()
         .enumerate()
-        .filter(|(_, i)| i.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(target)))
+        .filter(|(_, i)| {
+            i.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(target))
+        })
         .map(|(n, _)| n)
         .collect();
     match by_name.len() {
@@ -84,12 +88,17 @@ mod tests {
         ];
         assert_eq!(resolve_target(&fleet, "I-02"), Ok(TargetMatch::One(1)));
         assert_eq!(resolve_target(&fleet, "pay-api-1"), Ok(TargetMatch::One(0)));
-        assert_eq!(resolve_target(&fleet, "web"), Ok(TargetMatch::Ambiguous(vec![2, 3])));
+        assert_eq!(
+            resolve_target(&fleet, "web"),
+            Ok(TargetMatch::Ambiguous(vec![2, 3]))
+        );
         assert_eq!(
             resolve_target(&fleet, "web region:eu"),
             Ok(TargetMatch::One(3))
         );
-        assert!(matches!(resolve_target(&fleet, "pay"), Ok(TargetMatch::Ambiguous(v)) if v.len() == 2));
+        assert!(
+            matches!(resolve_target(&fleet, "pay"), Ok(TargetMatch::Ambiguous(v)) if v.len() == 2)
+        );
         assert_eq!(resolve_target(&fleet, "zzz"), Ok(TargetMatch::None));
         assert!(resolve_target(&fleet, "ping:sleepy").is_err());
     }

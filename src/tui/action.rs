@@ -246,6 +246,10 @@ mod tests {
         }
         assert!(Action::from_command("tab.goto x").is_err());
         assert!(Action::from_command("quit now").is_err());
-        assert!(Action::from_command("fly").unwrap_err().contains("unknown command 'fly'"));
+        assert!(
+            Action::from_command("fly")
+                .unwrap_err()
+                .contains("unknown command 'fly'")
+        );
     }
 }

@@ -107,7 +107,9 @@ impl App {
         match event {
             Event::Key(key) if is_press(&key) => self.key_actions(key),
             Event::Resize(w, h) => vec![Action::Resize(w, h)],
-            Event::Paste(text) if self.state.mode().is_text_input() => vec![Action::InsertText(text)],
+            Event::Paste(text) if self.state.mode().is_text_input() => {
+                vec![Action::InsertText(text)]
+            }
             _ => Vec::new(),
         }
     }
@@ -180,7 +182,11 @@ impl App {
     }
 
     /// The loop: input, task reports and the frame tick. Returns when the user quits.
-    pub async fn run(&mut self, terminal: &mut Term, mut rx: UnboundedReceiver<Action>) -> anyhow::Result<()> {
+    pub async fn run(
+        &mut self,
+        terminal: &mut Term,
+        mut rx: UnboundedReceiver<Action>,
+    ) -> anyhow::Result<()> {
         let mut events = EventStream::new();
         let mut frame = tokio::time::interval(FRAME);
         frame.set_missed_tick_behavior(MissedTickBehavior::Skip);

@@ -71,7 +71,8 @@ pub struct Key {
 impl Key {
     /// Normalises a terminal event: Shift is dropped for characters ('G' is already upper case).
     pub fn from_event(ev: &KeyEvent) -> Key {
-        let mut mods = ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let mut mods =
+            ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
         let code = match ev.code {
             KeyCode::Char(c) => {
                 mods.remove(KeyModifiers::SHIFT);
@@ -89,7 +90,11 @@ impl Key {
     /// A printable character typed without Ctrl or Alt.
     pub fn as_text(&self) -> Option<char> {
         match self.code {
-            KeyCode::Char(c) if !self.mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+            KeyCode::Char(c)
+                if !self
+                    .mods
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
                 Some(c)
             }
             _ => None,
@@ -98,7 +103,8 @@ impl Key {
 
     /// `j`, `G`, `<Enter>`, `<C-d>`, `<C-PageDown>`, `<A-x>`, `<S-Tab>`, `<Space>`, `<F5>`.
     pub fn parse(text: &str) -> Result<Key, String> {
-        let bad = || format!("'{text}' is not a key (write a character, or <Enter>, <C-d>, <PageDown>…)");
+        let bad =
+            || format!("'{text}' is not a key (write a character, or <Enter>, <C-d>, <PageDown>…)");
         let mut chars = text.chars();
         if let (Some(c), None) = (chars.next(), chars.next()) {
             return Ok(Key {
@@ -190,7 +196,10 @@ impl fmt::Display for Key {
 
 /// Keys of a binding as help shows them: `g g`, `Ctrl-d`.
 pub fn keys_label(keys: &[Key]) -> String {
-    keys.iter().map(Key::to_string).collect::<Vec<_>>().join(" ")
+    keys.iter()
+        .map(Key::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Debug, Clone)]
@@ -295,7 +304,12 @@ impl Keymap {
         errors
     }
 
-    fn binding(&self, mode: Mode, spec: &KeyBindingSpec, require_desc: bool) -> Result<Binding, String> {
+    fn binding(
+        &self,
+        mode: Mode,
+        spec: &KeyBindingSpec,
+        require_desc: bool,
+    ) -> Result<Binding, String> {
         let keys = spec
             .on
             .keys()
@@ -352,12 +366,7 @@ impl Keymap {
     pub fn resolve_in(&self, layers: &[Mode], pending: &[Key], key: Key) -> Resolved {
         let mut seq = pending.to_vec();
         seq.push(key);
-        let all = || {
-            layers
-                .iter()
-                .filter_map(|m| self.modes.get(m))
-                .flatten()
-        };
+        let all = || layers.iter().filter_map(|m| self.modes.get(m)).flatten();
         if let Some(exact) = all().find(|b| b.keys == seq) {
             return Resolved::Fire(exact.action.clone());
         }
@@ -417,7 +426,10 @@ mod tests {
     #[test]
     fn chords_wait_then_fire() {
         let km = Keymap::builtin();
-        assert!(matches!(km.resolve(Mode::Fleet, &[], key("g")), Resolved::Pending));
+        assert!(matches!(
+            km.resolve(Mode::Fleet, &[], key("g")),
+            Resolved::Pending
+        ));
         assert!(matches!(
             km.resolve(Mode::Fleet, &[key("g")], key("t")),
             Resolved::Fire(Action::NextTab)
@@ -426,13 +438,19 @@ mod tests {
             km.resolve(Mode::Fleet, &[key("g")], key("g")),
             Resolved::Fire(Action::MoveTop)
         ));
-        assert!(matches!(km.resolve(Mode::Fleet, &[key("g")], key("z")), Resolved::Unbound));
+        assert!(matches!(
+            km.resolve(Mode::Fleet, &[key("g")], key("z")),
+            Resolved::Unbound
+        ));
         // The mode's binding wins over the global one.
         assert!(matches!(
             km.resolve(Mode::Help, &[], key("q")),
             Resolved::Fire(Action::CloseOverlay)
         ));
-        assert!(matches!(km.resolve(Mode::Fleet, &[], key("q")), Resolved::Fire(Action::Quit)));
+        assert!(matches!(
+            km.resolve(Mode::Fleet, &[], key("q")),
+            Resolved::Fire(Action::Quit)
+        ));
     }
 
     #[test]
@@ -447,20 +465,37 @@ fleet = [
   { on = \"y\", run = \"fly.away\" },
 ]
 ";
-        let config = crate::config::Config::parse(text, Path::new("config.toml")).expect("valid TOML");
+        let config =
+            crate::config::Config::parse(text, Path::new("config.toml")).expect("valid TOML");
         let mut km = Keymap::builtin();
         let errors = km.apply(&config.keymap, "config.toml", false);
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert_eq!(errors[0].line, 6);
-        assert!(errors[0].to_string().starts_with("config.toml:6: '<Hyper-q>' is not a key"));
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("config.toml:6: '<Hyper-q>' is not a key")
+        );
         assert_eq!(errors[1].line, 7);
         assert!(errors[1].message.contains("unknown command 'fly.away'"));
 
-        assert!(matches!(km.resolve(Mode::Fleet, &[], key("j")), Resolved::Fire(Action::MoveBottom)));
-        assert!(matches!(km.resolve(Mode::Fleet, &[], key("x")), Resolved::Fire(Action::CycleSort)));
-        assert!(matches!(km.resolve(Mode::Fleet, &[], key("s")), Resolved::Fire(Action::Noop)));
+        assert!(matches!(
+            km.resolve(Mode::Fleet, &[], key("j")),
+            Resolved::Fire(Action::MoveBottom)
+        ));
+        assert!(matches!(
+            km.resolve(Mode::Fleet, &[], key("x")),
+            Resolved::Fire(Action::CycleSort)
+        ));
+        assert!(matches!(
+            km.resolve(Mode::Fleet, &[], key("s")),
+            Resolved::Fire(Action::Noop)
+        ));
         // Borrowed description, and the unbound key is gone from help.
-        let j = km.bindings(Mode::Fleet).find(|b| b.keys == [key("j")]).expect("j bound");
+        let j = km
+            .bindings(Mode::Fleet)
+            .find(|b| b.keys == [key("j")])
+            .expect("j bound");
         assert_eq!(j.desc, "Last host");
         assert!(km.bindings(Mode::Fleet).all(|b| b.keys != [key("s")]));
     }
@@ -473,10 +508,22 @@ fleet = [
             true,
         );
         assert_eq!(errors.len(), 2, "{errors:?}");
-        assert!(errors.iter().any(|e| e.message.contains("unknown keymap mode 'flet'") && e.line == 1));
-        assert!(errors.iter().any(|e| e.message.contains("needs a desc") && e.line == 3));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.contains("unknown keymap mode 'flet'") && e.line == 1)
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.contains("needs a desc") && e.line == 3)
+        );
         let (_, errors) = Keymap::parse("fleet = [ {", "k.toml", true);
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].to_string().starts_with("k.toml:1:"), "{}", errors[0]);
+        assert!(
+            errors[0].to_string().starts_with("k.toml:1:"),
+            "{}",
+            errors[0]
+        );
     }
 }

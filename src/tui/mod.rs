@@ -73,10 +73,21 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
         .path
         .as_ref()
         .and_then(|p| p.parent().map(|d| d.join("themes")))
-        .or_else(|| crate::config::default_path().and_then(|p| p.parent().map(|d| d.join("themes"))));
+        .or_else(|| {
+            crate::config::default_path().and_then(|p| p.parent().map(|d| d.join("themes")))
+        });
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme_name = config.theme.name.clone().unwrap_or_else(|| DEFAULT_THEME.to_owned());
-    let (theme, theme_problems) = Theme::load(&theme_name, theme_dir.as_deref(), &config.theme.roles, no_color);
+    let theme_name = config
+        .theme
+        .name
+        .clone()
+        .unwrap_or_else(|| DEFAULT_THEME.to_owned());
+    let (theme, theme_problems) = Theme::load(
+        &theme_name,
+        theme_dir.as_deref(),
+        &config.theme.roles,
+        no_color,
+    );
     problems.extend(theme_problems);
 
     let mut state = AppState::new(FleetState::new(Vec::new()), Utc::now());

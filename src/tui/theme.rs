@@ -16,7 +16,10 @@ pub const DEFAULT_THEME: &str = "dark";
 pub const BUILTIN: [(&str, &str); 3] = [
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -102,9 +105,11 @@ impl Role {
         match self {
             Role::Base => None,
             Role::Title | Role::Key | Role::Match => Some(Role::Accent),
-            Role::Border | Role::Hint | Role::HealthInactive | Role::HealthUnknown | Role::TabInactive => {
-                Some(Role::Muted)
-            }
+            Role::Border
+            | Role::Hint
+            | Role::HealthInactive
+            | Role::HealthUnknown
+            | Role::TabInactive => Some(Role::Muted),
             Role::HealthOnline => Some(Role::Ok),
             Role::HealthLost | Role::Danger => Some(Role::Error),
             Role::HealthUnmanaged => Some(Role::Warn),
@@ -216,7 +221,10 @@ impl Theme {
         };
         for (role_name, value) in overrides {
             let Some(role) = Role::parse(role_name) else {
-                problems.push(format!("config.toml [theme.roles]: unknown role '{role_name}' ({})", role_names()));
+                problems.push(format!(
+                    "config.toml [theme.roles]: unknown role '{role_name}' ({})",
+                    role_names()
+                ));
                 continue;
             };
             match value.clone().try_into::<RoleSpec>() {
@@ -245,18 +253,29 @@ impl Theme {
             if let Some(r) = memo[role.index()] {
                 return r;
             }
-            let parent = role.parent().map(|p| resolve(p, specs, memo)).unwrap_or_default();
+            let parent = role
+                .parent()
+                .map(|p| resolve(p, specs, memo))
+                .unwrap_or_default();
             let own = specs.get(&role);
             let r = Resolved {
-                fg: own.and_then(|s| s.fg.as_deref()).and_then(|c| c.parse().ok()).or(parent.fg),
-                bg: own.and_then(|s| s.bg.as_deref()).and_then(|c| c.parse().ok()).or(parent.bg),
+                fg: own
+                    .and_then(|s| s.fg.as_deref())
+                    .and_then(|c| c.parse().ok())
+                    .or(parent.fg),
+                bg: own
+                    .and_then(|s| s.bg.as_deref())
+                    .and_then(|c| c.parse().ok())
+                    .or(parent.bg),
                 modifiers: match own {
                     Some(s) if !s.modifiers.is_empty() => s
                         .modifiers
                         .iter()
                         .filter_map(|m| parse_modifier(m))
                         .fold(Modifier::empty(), |a, m| a | m),
-                    _ if role.parent() == Some(Role::Base) || role == Role::Base => Modifier::empty(),
+                    _ if role.parent() == Some(Role::Base) || role == Role::Base => {
+                        Modifier::empty()
+                    }
                     _ => parent.modifiers,
                 },
             };
@@ -305,10 +324,7 @@ fn default_specs() -> BTreeMap<Role, RoleSpec> {
 }
 
 fn role_names() -> String {
-    format!(
-        "roles: {}",
-        Role::ALL.map(Role::as_str).join(", ")
-    )
+    format!("roles: {}", Role::ALL.map(Role::as_str).join(", "))
 }
 
 fn parse_modifier(name: &str) -> Option<Modifier> {
@@ -350,7 +366,8 @@ pub fn parse_theme(text: &str, file: &str) -> Result<BTreeMap<Role, RoleSpec>, S
     let mut specs = BTreeMap::new();
     for (name, spanned) in parsed.roles {
         let line = line_and_column(text, spanned.span().start).0;
-        let role = Role::parse(&name).ok_or_else(|| format!("{file}:{line}: unknown role '{name}' ({})", role_names()))?;
+        let role = Role::parse(&name)
+            .ok_or_else(|| format!("{file}:{line}: unknown role '{name}' ({})", role_names()))?;
         let spec = spanned.into_inner();
         check_spec(&spec).map_err(|e| format!("{file}:{line}: {name}: {e}"))?;
         specs.insert(role, spec);
@@ -402,7 +419,11 @@ mod tests {
         assert_eq!(theme.name, DEFAULT_THEME);
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("mine.toml:3:"), "{}", problems[0]);
-        assert!(problems[0].contains("'reddish' is not a colour"), "{}", problems[0]);
+        assert!(
+            problems[0].contains("'reddish' is not a colour"),
+            "{}",
+            problems[0]
+        );
 
         std::fs::write(dir.path().join("syntax.toml"), "[roles\n").expect("write");
         let (theme, problems) = Theme::load("syntax", Some(dir.path()), &toml::Table::new(), false);
@@ -411,14 +432,23 @@ mod tests {
 
         let (theme, problems) = Theme::load("nope", Some(dir.path()), &toml::Table::new(), false);
         assert_eq!(theme.name, DEFAULT_THEME);
-        assert!(problems[0].contains("no theme named 'nope'"), "{}", problems[0]);
-        assert!(problems[0].contains("mine"), "user themes are listed: {}", problems[0]);
+        assert!(
+            problems[0].contains("no theme named 'nope'"),
+            "{}",
+            problems[0]
+        );
+        assert!(
+            problems[0].contains("mine"),
+            "user themes are listed: {}",
+            problems[0]
+        );
     }
 
     #[test]
     fn config_overrides_single_roles() {
         let overrides: toml::Table =
-            toml::from_str("health_lost = { fg = \"magenta\" }\nbogus = { fg = \"red\" }\n").expect("toml");
+            toml::from_str("health_lost = { fg = \"magenta\" }\nbogus = { fg = \"red\" }\n")
+                .expect("toml");
         let (theme, problems) = Theme::load("dark", None, &overrides, false);
         assert_eq!(theme.style(Role::HealthLost).fg, Some(Color::Magenta));
         assert_eq!(problems.len(), 1);
@@ -432,7 +462,17 @@ mod tests {
             let s = theme.style(role);
             assert_eq!((s.fg, s.bg), (None, None), "{role:?}");
         }
-        assert!(theme.style(Role::Selection).add_modifier.contains(Modifier::REVERSED));
-        assert!(theme.style(Role::Match).add_modifier.contains(Modifier::UNDERLINED));
+        assert!(
+            theme
+                .style(Role::Selection)
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        assert!(
+            theme
+                .style(Role::Match)
+                .add_modifier
+                .contains(Modifier::UNDERLINED)
+        );
     }
 }

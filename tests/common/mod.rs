@@ -107,7 +107,7 @@ impl Sim {
             .arg("sim")
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::null())
             .spawn()
             .expect("spawn fleetdeck sim");
         let stdout = child.stdout.take().expect("piped stdout");

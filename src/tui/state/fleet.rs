@@ -124,7 +124,9 @@ impl FleetState {
                 self.query = query;
                 if narrows {
                     let candidates: Vec<usize> = self.hits.iter().map(|h| h.index).collect();
-                    self.hits = self.index.search_within(&self.instances, &self.query, candidates);
+                    self.hits = self
+                        .index
+                        .search_within(&self.instances, &self.query, candidates);
                     self.last_search_narrowed = true;
                 } else {
                     self.search_all();
@@ -210,7 +212,8 @@ fn compare(column: SortColumn, a: &Instance, b: &Instance) -> Ordering {
         SortColumn::Ping => a.ping_status.cmp(&b.ping_status).then_with(by_name),
         // Most recent first; never-pinged last.
         SortColumn::LastPing => {
-            let key = |i: &Instance| std::cmp::Reverse(i.last_ping.unwrap_or(DateTime::<Utc>::MIN_UTC));
+            let key =
+                |i: &Instance| std::cmp::Reverse(i.last_ping.unwrap_or(DateTime::<Utc>::MIN_UTC));
             key(a).cmp(&key(b)).then_with(by_name)
         }
         SortColumn::Agent => {

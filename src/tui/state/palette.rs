@@ -4,8 +4,16 @@ use crate::tui::action::{Action, SortColumn, column_names};
 
 /// (command, arguments, what it does), in the order the palette suggests them.
 pub const PALETTE_COMMANDS: &[(&str, &str, &str)] = &[
-    ("region", "REGION… | all", "Show these regions (read now if needed); all: back to the start"),
-    ("profile", "PROFILE… | all", "Show these profiles; all: back to the start"),
+    (
+        "region",
+        "REGION… | all",
+        "Show these regions (read now if needed); all: back to the start",
+    ),
+    (
+        "profile",
+        "PROFILE… | all",
+        "Show these profiles; all: back to the start",
+    ),
     ("theme", "NAME", "Switch the colour theme"),
     ("sort", "COLUMN | reverse", "Sort the fleet by a column"),
     ("refresh", "", "Refresh the inventory now"),
@@ -148,7 +156,9 @@ pub fn parse_command(line: &str) -> Result<Action, String> {
         "region" | "regions" => {
             let regions = scope("region")?;
             if let Some(bad) = regions.iter().flatten().find(|r| !plausible_region(r)) {
-                return Err(format!("'{bad}' is not a region name: use a name like us-east-1"));
+                return Err(format!(
+                    "'{bad}' is not a region name: use a name like us-east-1"
+                ));
             }
             Ok(Action::SetRegions(regions))
         }
@@ -162,7 +172,10 @@ pub fn parse_command(line: &str) -> Result<Action, String> {
             [c] => SortColumn::parse(c)
                 .map(Action::SortBy)
                 .ok_or_else(|| format!("cannot sort by '{c}': use {}, or reverse", column_names())),
-            _ => Err(format!(":sort needs a column: {}, or reverse", column_names())),
+            _ => Err(format!(
+                ":sort needs a column: {}, or reverse",
+                column_names()
+            )),
         },
         "refresh" | "r" => no_args(Action::Refresh),
         "help" | "h" => no_args(Action::ShowHelp),
@@ -180,7 +193,8 @@ pub fn parse_command(line: &str) -> Result<Action, String> {
 
 fn plausible_region(r: &str) -> bool {
     r.split('-').count() >= 3
-        && r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && r.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 #[cfg(test)]
@@ -211,7 +225,11 @@ mod tests {
         assert!(matches!(parse_command(&p.input), Ok(Action::SetTheme(t)) if t == "light"));
 
         p.set_input("region eu-west-1 ".into(), &c);
-        assert_eq!(p.suggestions, ["us-east-1", "all"], "chosen regions are not offered again");
+        assert_eq!(
+            p.suggestions,
+            ["us-east-1", "all"],
+            "chosen regions are not offered again"
+        );
         p.select_prev();
         p.complete(&c);
         assert_eq!(p.input, "region eu-west-1 all ");
@@ -221,16 +239,37 @@ mod tests {
     fn parses_commands_or_says_why_not() {
         assert!(matches!(parse_command("quit"), Ok(Action::Quit)));
         assert!(matches!(parse_command("refresh"), Ok(Action::Refresh)));
-        assert!(matches!(parse_command("sort ping"), Ok(Action::SortBy(SortColumn::Ping))));
-        assert!(matches!(parse_command("sort reverse"), Ok(Action::ReverseSort)));
-        assert!(matches!(parse_command("region all"), Ok(Action::SetRegions(None))));
+        assert!(matches!(
+            parse_command("sort ping"),
+            Ok(Action::SortBy(SortColumn::Ping))
+        ));
+        assert!(matches!(
+            parse_command("sort reverse"),
+            Ok(Action::ReverseSort)
+        ));
+        assert!(matches!(
+            parse_command("region all"),
+            Ok(Action::SetRegions(None))
+        ));
         assert!(matches!(
             parse_command("region eu-west-1 us-east-1"),
             Ok(Action::SetRegions(Some(r))) if r.len() == 2
         ));
-        assert!(parse_command("region Europe").unwrap_err().contains("not a region"));
-        assert!(parse_command("sort colour").unwrap_err().contains("cannot sort by 'colour'"));
-        assert!(parse_command("fly").unwrap_err().contains("unknown command ':fly'"));
+        assert!(
+            parse_command("region Europe")
+                .unwrap_err()
+                .contains("not a region")
+        );
+        assert!(
+            parse_command("sort colour")
+                .unwrap_err()
+                .contains("cannot sort by 'colour'")
+        );
+        assert!(
+            parse_command("fly")
+                .unwrap_err()
+                .contains("unknown command ':fly'")
+        );
         assert!(parse_command("quit now").is_err());
     }
 }

@@ -73,7 +73,8 @@ impl App {
                     column: Some(column),
                     reverse: false,
                 });
-                self.state.flash(Level::Info, format!("sorted by {}", column.as_str()));
+                self.state
+                    .flash(Level::Info, format!("sorted by {}", column.as_str()));
             }
             Action::ToggleDetail => {
                 f.detail = !f.detail;

@@ -100,10 +100,19 @@ mod tests {
 
     #[test]
     fn editing() {
-        assert_eq!(edited("pay", &Action::InsertChar('x')).as_deref(), Some("payx"));
+        assert_eq!(
+            edited("pay", &Action::InsertChar('x')).as_deref(),
+            Some("payx")
+        );
         assert_eq!(edited("pay", &Action::Backspace).as_deref(), Some("pa"));
-        assert_eq!(edited("pay api", &Action::DeleteWord).as_deref(), Some("pay "));
-        assert_eq!(edited("pay", &Action::InsertText("a\nb".into())).as_deref(), Some("payab"));
+        assert_eq!(
+            edited("pay api", &Action::DeleteWord).as_deref(),
+            Some("pay ")
+        );
+        assert_eq!(
+            edited("pay", &Action::InsertText("a\nb".into())).as_deref(),
+            Some("payab")
+        );
         assert_eq!(edited("pay", &Action::Quit), None);
     }
 }

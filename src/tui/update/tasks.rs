@@ -13,11 +13,17 @@ impl App {
         let targets = self.services.targets.clone();
         let clients = self.services.clients.clone();
         let Some(worker) = self.services.worker.as_mut() else {
-            self.state.flash(Level::Warn, "nothing to refresh: no AWS targets in this session");
+            self.state.flash(
+                Level::Warn,
+                "nothing to refresh: no AWS targets in this session",
+            );
             return;
         };
         if targets.is_empty() {
-            self.state.flash(Level::Warn, "no profile and region to read: use :region and :profile");
+            self.state.flash(
+                Level::Warn,
+                "no profile and region to read: use :region and :profile",
+            );
             return;
         }
         let generation = worker.refresh(clients, targets, key);
@@ -26,7 +32,11 @@ impl App {
     }
 
     /// `:region` / `:profile`: `Some(None)` goes back to the start, `Some(Some(v))` picks `v`.
-    pub(super) fn set_scope(&mut self, profiles: Option<Option<Vec<String>>>, regions: Option<Option<Vec<String>>>) {
+    pub(super) fn set_scope(
+        &mut self,
+        profiles: Option<Option<Vec<String>>>,
+        regions: Option<Option<Vec<String>>>,
+    ) {
         let start = &self.services.start_targets;
         let current = &self.services.targets;
         // Profiles as the SDK sees them: `None` is the default chain.
@@ -52,7 +62,8 @@ impl App {
             }
         }
         if targets.is_empty() {
-            self.state.flash(Level::Warn, "no profile and region left to show");
+            self.state
+                .flash(Level::Warn, "no profile and region left to show");
             return;
         }
         self.services.targets = targets;
@@ -104,7 +115,9 @@ impl App {
         self.state.theme_name = self.theme.name.clone();
         match problems.first() {
             Some(p) => self.state.flash(Level::Warn, p.clone()),
-            None => self.state.flash(Level::Info, format!("theme {}", self.theme.name)),
+            None => self
+                .state
+                .flash(Level::Info, format!("theme {}", self.theme.name)),
         }
     }
 
@@ -118,7 +131,10 @@ impl App {
         self.state.refresh.fetched_at = Some(cached.fetched_at);
         self.state.refresh.from_cache = true;
         if self.state.message.is_none() {
-            self.state.flash(Level::Info, format!("{n} instances from the cache; refreshing…"));
+            self.state.flash(
+                Level::Info,
+                format!("{n} instances from the cache; refreshing…"),
+            );
         }
     }
 
@@ -135,7 +151,11 @@ impl App {
         self.services.clients = clients;
         let r = &mut self.state.refresh;
         r.in_flight = None;
-        r.problems = inventory.problems.iter().map(|p| p.error.to_string()).collect();
+        r.problems = inventory
+            .problems
+            .iter()
+            .map(|p| p.error.to_string())
+            .collect();
         r.throttled = inventory.problems.iter().any(|p| p.error.is_throttled());
         let n = inventory.instances.len();
         let all_failed = n == 0 && !inventory.problems.is_empty();
@@ -157,7 +177,8 @@ impl App {
                 } else {
                     ""
                 };
-                self.state.flash(Level::Error, format!("{}{more}.{kept}", first.error));
+                self.state
+                    .flash(Level::Error, format!("{}{more}.{kept}", first.error));
             }
             None => {
                 tab.status = TabStatus::Idle;

@@ -18,7 +18,13 @@ pub fn header(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     if let Some(label) = &s.scope.label {
         left.push(Span::styled(format!("[{label}] "), t.style(Role::Accent)));
     }
-    let list = |v: &[String]| if v.is_empty() { "-".to_owned() } else { v.join(", ") };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
     left.push(Span::styled("profile ", muted));
     left.push(Span::raw(list(&s.scope.profiles)));
     left.push(Span::styled("  region ", muted));
@@ -40,7 +46,11 @@ pub fn header(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         Some(at) => {
             let source = if r.from_cache { "cached" } else { "refreshed" };
             right.push(Span::styled(
-                format!("{source} {} ago ({}) ", age(at, s.now), at.format("%H:%M:%S")),
+                format!(
+                    "{source} {} ago ({}) ",
+                    age(at, s.now),
+                    at.format("%H:%M:%S")
+                ),
                 muted,
             ));
         }
@@ -110,7 +120,9 @@ pub fn tab_bar(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             title.push_str(&format!(" {}", s.fleet.instances().len()));
         }
         match &tab.status {
-            TabStatus::Busy => title.push_str(&format!(" {}", SPINNER[s.refresh.spinner % SPINNER.len()])),
+            TabStatus::Busy => {
+                title.push_str(&format!(" {}", SPINNER[s.refresh.spinner % SPINNER.len()]))
+            }
             TabStatus::Failed(_) => title.push_str(" ✖"),
             TabStatus::Idle => {}
         }
@@ -123,7 +135,10 @@ pub fn tab_bar(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         spans.push(Span::styled(title, t.style(role)));
         spans.push(Span::raw(" "));
     }
-    if s.overlays.iter().any(|o| matches!(o, crate::tui::state::Overlay::Help { .. })) {
+    if s.overlays
+        .iter()
+        .any(|o| matches!(o, crate::tui::state::Overlay::Help { .. }))
+    {
         spans.push(Span::styled(" help ", t.style(Role::Accent)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -144,23 +159,26 @@ pub fn filter_line(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             spans.push(Span::styled("▏", t.style(Role::Accent)));
         }
     } else {
-        let key = ctx.keymap.key_for(Mode::Fleet, "fleet.filter").unwrap_or_else(|| "/".into());
+        let key = ctx
+            .keymap
+            .key_for(Mode::Fleet, "fleet.filter")
+            .unwrap_or_else(|| "/".into());
         spans.push(Span::styled(
             format!("press {key} to filter: pay, tag:Env=prod, ping:lost, platform:win, region:eu"),
             t.style(Role::Hint),
         ));
     }
     let sort = match f.sort.column {
-        Some(c) => format!("sort {} {}", c.as_str(), if f.sort.reverse { "▼" } else { "▲" }),
+        Some(c) => format!(
+            "sort {} {}",
+            c.as_str(),
+            if f.sort.reverse { "▼" } else { "▲" }
+        ),
         None if !f.query().text.is_empty() => "best match first".to_owned(),
         None if f.sort.reverse => "sort name ▼".to_owned(),
         None => "sort name ▲".to_owned(),
     };
-    let right = format!(
-        "{} of {} · {sort} ",
-        f.rows().len(),
-        f.instances().len()
-    );
+    let right = format!("{} of {} · {sort} ", f.rows().len(), f.instances().len());
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
     frame.render_widget(
         Paragraph::new(Span::styled(right, t.style(Role::Muted))).alignment(Alignment::Right),
@@ -188,7 +206,10 @@ pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     };
     if !s.pending.is_empty() {
         let pending = &s.pending;
-        spans.push(Span::styled(format!("{}… ", keys_label(pending)), t.style(Role::Accent)));
+        spans.push(Span::styled(
+            format!("{}… ", keys_label(pending)),
+            t.style(Role::Accent),
+        ));
         for b in ctx.keymap.continuations(mode, pending) {
             if !push(&mut spans, keys_label(&b.keys[pending.len()..]), &b.desc) {
                 break;
@@ -203,7 +224,11 @@ pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         };
         for b in layers.iter().flat_map(|m| ctx.keymap.bindings(*m)) {
             // One hint per command; tab numbers are one hint.
-            let family = if b.run.starts_with("tab.goto") { "tab.goto" } else { b.run.as_str() };
+            let family = if b.run.starts_with("tab.goto") {
+                "tab.goto"
+            } else {
+                b.run.as_str()
+            };
             if seen.contains(&family) || family.starts_with("move.") && b.run != "move.down" {
                 continue;
             }
@@ -242,7 +267,10 @@ pub fn message(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         }
     };
     frame.render_widget(
-        Paragraph::new(Span::styled(fit(&text, usize::from(area.width)), t.style(role))),
+        Paragraph::new(Span::styled(
+            fit(&text, usize::from(area.width)),
+            t.style(role),
+        )),
         area,
     );
 }

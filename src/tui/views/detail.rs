@@ -38,11 +38,17 @@ pub fn pane(frame: &mut Frame, area: Rect, ctx: &Ctx) {
 
     let mut lines = Vec::new();
     let mut state = i.state.to_string();
-    for extra in [&i.instance_type, &i.availability_zone].into_iter().flatten() {
+    for extra in [&i.instance_type, &i.availability_zone]
+        .into_iter()
+        .flatten()
+    {
         state.push_str(&format!(" · {extra}"));
     }
     lines.push(field("State", text(state)));
-    let mut ping = vec![Span::styled(ping_label(i.ping_status).to_owned(), t.style(ping_role(i.ping_status)))];
+    let mut ping = vec![Span::styled(
+        ping_label(i.ping_status).to_owned(),
+        t.style(ping_role(i.ping_status)),
+    )];
     if let Some(p) = i.last_ping {
         ping.push(Span::raw(format!(
             " · last ping {} ({} ago)",
@@ -65,16 +71,27 @@ pub fn pane(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         "Platform",
         text(format!(
             "{} ({:?})",
-            if i.platform.is_empty() { "-" } else { &i.platform },
+            if i.platform.is_empty() {
+                "-"
+            } else {
+                &i.platform
+            },
             i.platform_type
         )),
     ));
     lines.push(field(
         "IPs",
-        text(format!("{} private · {} public", opt(&i.private_ip), opt(&i.public_ip))),
+        text(format!(
+            "{} private · {} public",
+            opt(&i.private_ip),
+            opt(&i.public_ip)
+        )),
     ));
     lines.push(field("IAM", text(opt(&i.iam_instance_profile))));
-    lines.push(field("Account", text(format!("{} / {}", i.profile, i.region))));
+    lines.push(field(
+        "Account",
+        text(format!("{} / {}", i.profile, i.region)),
+    ));
     if let Some(host) = &i.computer_name {
         lines.push(field("Hostname", text(host.clone())));
     }
@@ -113,7 +130,9 @@ pub fn pane(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ]));
     }
     frame.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
         area,
     );
 }

@@ -111,7 +111,10 @@ fn columns(width: u16, tags: usize) -> Vec<Col> {
             keep.push(col);
         }
     }
-    table_order.into_iter().filter(|c| keep.contains(c)).collect()
+    table_order
+        .into_iter()
+        .filter(|c| keep.contains(c))
+        .collect()
 }
 
 pub fn ping_role(p: PingStatus) -> Role {
@@ -198,7 +201,10 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             _ => Constraint::Length(c.width()),
         })
         .collect();
-    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), area);
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        area,
+    );
 }
 
 fn cell<'a>(
@@ -224,16 +230,28 @@ fn cell<'a>(
         Col::State => {
             let role = match i.state {
                 InstanceState::Running | InstanceState::Hybrid => Role::Base,
-                InstanceState::Stopped | InstanceState::Stopping | InstanceState::Terminated => Role::Muted,
+                InstanceState::Stopped | InstanceState::Stopping | InstanceState::Terminated => {
+                    Role::Muted
+                }
                 _ => Role::Warn,
             };
-            Cell::from(Span::styled(fit(i.state.as_str(), w), base.patch(fg_only(t, role))))
+            Cell::from(Span::styled(
+                fit(i.state.as_str(), w),
+                base.patch(fg_only(t, role)),
+            ))
         }
         Col::Ping => Cell::from(Line::from(vec![
             Span::styled("● ", base.patch(fg_only(t, ping_role(i.ping_status)))),
-            Span::styled(ping_label(i.ping_status), base.patch(fg_only(t, ping_role(i.ping_status)))),
+            Span::styled(
+                ping_label(i.ping_status),
+                base.patch(fg_only(t, ping_role(i.ping_status))),
+            ),
         ])),
-        Col::LastPing => Cell::from(i.last_ping.map(|p| age(p, now)).unwrap_or_else(|| "-".into())),
+        Col::LastPing => Cell::from(
+            i.last_ping
+                .map(|p| age(p, now))
+                .unwrap_or_else(|| "-".into()),
+        ),
         Col::Agent => match &i.agent_version {
             Some(v) if i.agent_outdated() => Cell::from(Line::from(vec![
                 Span::raw(fit(v, w - 2)),
@@ -245,7 +263,9 @@ fn cell<'a>(
         Col::Platform => Cell::from(fit(&i.platform, w)),
         Col::PrivateIp => Cell::from(matched(hl, i.private_ip.as_deref().unwrap_or("-"), w)),
         Col::Tag(n) => Cell::from(fit(
-            tags.get(n).and_then(|k| i.tags.get(k)).map_or("", String::as_str),
+            tags.get(n)
+                .and_then(|k| i.tags.get(k))
+                .map_or("", String::as_str),
             w,
         )),
     }

@@ -12,8 +12,17 @@ use crate::tui::theme::{Role, Theme};
 /// The help text: one section per mode, bindings of the same command on one line.
 pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for mode in [Mode::Fleet, Mode::Global, Mode::Filter, Mode::Palette, Mode::Help] {
-        lines.push(Line::from(Span::styled(mode.title().to_owned(), theme.style(Role::Title))));
+    for mode in [
+        Mode::Fleet,
+        Mode::Global,
+        Mode::Filter,
+        Mode::Palette,
+        Mode::Help,
+    ] {
+        lines.push(Line::from(Span::styled(
+            mode.title().to_owned(),
+            theme.style(Role::Title),
+        )));
         let mut rows: Vec<(String, String)> = Vec::new();
         for b in keymap.bindings(mode) {
             let keys = keys_label(&b.keys);
@@ -77,7 +86,10 @@ pub fn overlay(frame: &mut Frame, area: Rect, scroll: usize, ctx: &Ctx) {
                 Block::default()
                     .borders(Borders::ALL)
                     .border_style(t.style(Role::Border))
-                    .title(Span::styled(" Keys · Esc closes · j/k scroll ", t.style(Role::Title))),
+                    .title(Span::styled(
+                        " Keys · Esc closes · j/k scroll ",
+                        t.style(Role::Title),
+                    )),
             ),
         rect,
     );

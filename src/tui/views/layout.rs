@@ -46,10 +46,12 @@ pub fn areas(area: Rect, detail: bool) -> Areas {
     let (table, detail) = if !detail {
         (main, None)
     } else if area.width >= SIDE_DETAIL_WIDTH {
-        let [t, d] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(main);
+        let [t, d] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+            .areas(main);
         (t, Some(d))
     } else {
-        let [t, d] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(main);
+        let [t, d] =
+            Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(main);
         (t, Some(d))
     };
     Areas {

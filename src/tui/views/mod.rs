@@ -113,7 +113,10 @@ pub fn highlighted<'a>(text: &str, positions: &[u32], base: Style, hl: Style) ->
         run.push(c);
     }
     if !run.is_empty() {
-        spans.push(Span::styled(run, if run_hl { base.patch(hl) } else { base }));
+        spans.push(Span::styled(
+            run,
+            if run_hl { base.patch(hl) } else { base },
+        ));
     }
     spans
 }

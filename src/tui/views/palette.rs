@@ -60,7 +60,10 @@ pub fn overlay(frame: &mut Frame, area: Rect, p: &PaletteState, ctx: &Ctx) {
             Block::default()
                 .borders(Borders::TOP)
                 .border_style(t.style(Role::Border))
-                .title(Span::styled(" Command · Tab completes · Enter runs · Esc closes ", t.style(Role::Title))),
+                .title(Span::styled(
+                    " Command · Tab completes · Enter runs · Esc closes ",
+                    t.style(Role::Title),
+                )),
         ),
         rect,
     );

@@ -1,0 +1,12 @@
+//! The SSM Session Manager data channel (docs: ../shared ssm-protocol.md): the binary message
+//! codec, its JSON payloads, and the reliability layer both peers run. No TUI knowledge.
+
+pub mod message;
+pub mod payloads;
+pub mod reliable;
+
+pub use message::{ClientMessage, DecodeError, PayloadType};
+
+/// The version fleetdeck reports: ≥ 1.2.764.0 so agents turn smux keepalive off and accept
+/// signed OpenDataChannel requests (ssm-protocol.md §2, §11).
+pub const CLIENT_VERSION: &str = "1.2.764.0";

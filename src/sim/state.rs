@@ -1,0 +1,130 @@
+//! The simulator's shared state: the fixed fleet plus the mutable stores behind one mutex, which
+//! handlers hold only while they read or change memory (never across an await).
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::faults::FaultSpec;
+use super::fleet::SimInstance;
+use super::logs::LogStore;
+use super::ssm::SessionRecord;
+use super::stats::StatsCounter;
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub logs: LogStore,
+    pub sessions: Vec<SessionRecord>,
+    pub stats: StatsCounter,
+    /// Draws for fault injection; seeded so a sequential test sees the same faults each run.
+    pub rng: StdRng,
+}
+
+#[derive(Debug)]
+pub(crate) struct SimState {
+    pub fleet: Vec<SimInstance>,
+    pub regions: Vec<String>,
+    pub faults: FaultSpec,
+    pub started: DateTime<Utc>,
+    inner: Mutex<Inner>,
+}
+
+impl SimState {
+    pub(crate) fn new(
+        fleet: Vec<SimInstance>,
+        regions: Vec<String>,
+        faults: FaultSpec,
+        seed: u64,
+        started: DateTime<Utc>,
+    ) -> Self {
+        SimState {
+            fleet,
+            regions,
+            faults,
+            started,
+            inner: Mutex::new(Inner {
+                logs: LogStore::default(),
+                sessions: Vec::new(),
+                stats: StatsCounter::default(),
+                rng: StdRng::seed_from_u64(seed ^ 0x5eed_fa17),
+            }),
+        }
+    }
+
+    /// A panic in one handler must not take the simulator down with a poisoned lock; the stores
+    /// stay consistent because no handler leaves them half-updated across a panic point.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn has_region(&self, region: &str) -> bool {
+        self.regions.iter().any(|r| r == region)
+    }
+
+    /// Appends a session transcript to CloudWatch Logs the way the agent does at session end
+    /// (group and stream created if missing). Used by the simulated agent in a later issue.
+    #[allow(dead_code, reason = "hook for the simulated agent's session logging")]
+    pub(crate) fn append_session_log(
+        &self,
+        region: &str,
+        group: &str,
+        stream: &str,
+        events: &[(i64, String)],
+    ) {
+        let now = Utc::now().timestamp_millis();
+        self.lock().logs.append(region, group, stream, events, now);
+    }
+
+    /// Adds or replaces (by session id) a session DescribeSessions reports.
+    #[allow(dead_code, reason = "hook for the simulated agent's sessions")]
+    pub(crate) fn upsert_session(&self, session: SessionRecord) {
+        let mut inner = self.lock();
+        match inner
+            .sessions
+            .iter_mut()
+            .find(|s| s.session_id == session.session_id)
+        {
+            Some(existing) => *existing = session,
+            None => inner.sessions.push(session),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::sim::api::JsonInput;
+    use serde_json::json;
+
+    #[test]
+    fn session_logs_are_readable_through_the_api() {
+        let state = SimState::new(
+            Vec::new(),
+            vec!["us-east-1".into()],
+            FaultSpec::default(),
+            1,
+            Utc::now(),
+        );
+        let now = Utc::now().timestamp_millis();
+        state.append_session_log(
+            "us-east-1",
+            "/ssm/sessions",
+            "ana-0123",
+            &[(now - 2, "$ uptime".into()), (now - 1, "up 3 days".into())],
+        );
+        let body = json!({"logGroupName": "/ssm/sessions", "logStreamName": "ana-0123", "startFromHead": true});
+        let out = crate::sim::logs::handle(
+            &mut state.lock().logs,
+            "us-east-1",
+            "GetLogEvents",
+            &JsonInput::new(body.as_object().unwrap()),
+            now,
+        )
+        .unwrap();
+        assert_eq!(out["events"][0]["message"], "$ uptime");
+        assert_eq!(out["events"][1]["message"], "up 3 days");
+    }
+}
