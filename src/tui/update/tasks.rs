@@ -173,12 +173,12 @@ impl App {
                     k => format!(" (and {} more problems)", k - 1),
                 };
                 let kept = if all_failed && !self.state.fleet.instances().is_empty() {
-                    " Showing the previous inventory."
+                    "Showing the previous inventory: "
                 } else {
                     ""
                 };
                 self.state
-                    .flash(Level::Error, format!("{}{more}.{kept}", first.error));
+                    .flash(Level::Error, format!("{kept}{}{more}", first.error));
             }
             None => {
                 tab.status = TabStatus::Idle;

@@ -78,8 +78,11 @@ pub fn header(frame: &mut Frame, area: Rect, ctx: &Ctx) {
 
     let mut trouble = Vec::new();
     if r.throttled {
+        trouble.push(Span::styled("▲ throttled ", t.style(Role::Warn)));
+    }
+    if r.retries > 0 {
         trouble.push(Span::styled(
-            format!("▲ throttled ({} retries) ", r.retries),
+            format!("{} retried requests ", r.retries),
             t.style(Role::Warn),
         ));
     }
@@ -91,23 +94,38 @@ pub fn header(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ));
     }
 
-    let rows = [
+    let second = Rect {
+        y: area.y + 1,
+        height: 1,
+        ..area
+    };
+    left_right(
+        frame,
         Rect { height: 1, ..area },
-        Rect {
-            y: area.y + 1,
-            height: 1,
-            ..area
-        },
-    ];
-    frame.render_widget(Paragraph::new(Line::from(left)), rows[0]);
-    frame.render_widget(
-        Paragraph::new(Line::from(right)).alignment(Alignment::Right),
-        rows[0],
+        Line::from(left),
+        Line::from(right),
     );
-    frame.render_widget(Paragraph::new(Line::from(counts)), rows[1]);
+    left_right(frame, second, Line::from(counts), Line::from(trouble));
+}
+
+/// One line with `left` and `right` parts; the right part wins when space is short.
+fn left_right(frame: &mut Frame, area: Rect, left: Line, right: Line) {
+    let rw = u16::try_from(right.width())
+        .unwrap_or(u16::MAX)
+        .min(area.width);
+    let left_area = Rect {
+        width: area.width - rw,
+        ..area
+    };
+    let right_area = Rect {
+        x: area.x + area.width - rw,
+        width: rw,
+        ..area
+    };
+    frame.render_widget(Paragraph::new(left), left_area);
     frame.render_widget(
-        Paragraph::new(Line::from(trouble)).alignment(Alignment::Right),
-        rows[1],
+        Paragraph::new(right).alignment(Alignment::Right),
+        right_area,
     );
 }
 
@@ -179,10 +197,11 @@ pub fn filter_line(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         None => "sort name ▲".to_owned(),
     };
     let right = format!("{} of {} · {sort} ", f.rows().len(), f.instances().len());
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
-    frame.render_widget(
-        Paragraph::new(Span::styled(right, t.style(Role::Muted))).alignment(Alignment::Right),
+    left_right(
+        frame,
         area,
+        Line::from(spans),
+        Line::from(Span::styled(right, t.style(Role::Muted))),
     );
 }
 

@@ -36,7 +36,32 @@ pub fn pane(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let text = |s: String| vec![Span::raw(s)];
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
 
+    // The verdict first: it is what an on-call engineer opens the pane for.
     let mut lines = Vec::new();
+    let d = diagnosis::diagnose(i, s.now);
+    let (role, mark) = match d.outlook {
+        Outlook::Ready => (Role::Ok, "✔"),
+        Outlook::Blocked => (Role::Error, "✖"),
+        Outlook::Unknown => (Role::Warn, "?"),
+    };
+    lines.push(Line::from(vec![
+        Span::styled("Diagnosis ", t.style(Role::Title)),
+        Span::styled(format!("{mark} {}", d.summary()), t.style(role)),
+    ]));
+    for step in &d.steps {
+        let (role, mark) = match step.verdict {
+            Verdict::Ok => (Role::Ok, "✔"),
+            Verdict::Warn => (Role::Warn, "▲"),
+            Verdict::Fail => (Role::Error, "✖"),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mark} "), t.style(role)),
+            Span::styled(format!("{}: ", step.check), t.style(Role::Accent)),
+            Span::raw(step.sentence.clone()),
+        ]));
+    }
+    lines.push(Line::default());
+
     let mut state = i.state.to_string();
     for extra in [&i.instance_type, &i.availability_zone]
         .into_iter()
@@ -106,29 +131,6 @@ pub fn pane(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ));
     }
 
-    let d = diagnosis::diagnose(i, s.now);
-    let (role, mark) = match d.outlook {
-        Outlook::Ready => (Role::Ok, "✔"),
-        Outlook::Blocked => (Role::Error, "✖"),
-        Outlook::Unknown => (Role::Warn, "?"),
-    };
-    lines.push(Line::default());
-    lines.push(Line::from(vec![
-        Span::styled("Diagnosis ", t.style(Role::Title)),
-        Span::styled(format!("{mark} {}", d.summary()), t.style(role)),
-    ]));
-    for step in &d.steps {
-        let (role, mark) = match step.verdict {
-            Verdict::Ok => (Role::Ok, "✔"),
-            Verdict::Warn => (Role::Warn, "▲"),
-            Verdict::Fail => (Role::Error, "✖"),
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{mark} "), t.style(role)),
-            Span::styled(format!("{}: ", step.check), t.style(Role::Accent)),
-            Span::raw(step.sentence.clone()),
-        ]));
-    }
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

@@ -46,7 +46,7 @@ impl Col {
     fn width(self) -> u16 {
         match self {
             Col::Name => 24,
-            Col::Id => 19,
+            Col::Id => 20,
             Col::Region => 14,
             Col::State => 9,
             Col::Ping => 16,
