@@ -9,6 +9,6 @@ mod matcher;
 mod query;
 mod target;
 
-pub use matcher::{FleetIndex, Highlighter, Hit};
+pub use matcher::{FleetIndex, Highlighter, Hit, haystack_text};
 pub use query::{FieldFilter, Query, QueryError};
 pub use target::{TargetMatch, resolve_target};

@@ -377,7 +377,11 @@ fn tiny_terminal_shows_a_message() {
 #[test]
 fn typing_a_query_narrows_incrementally_and_esc_clears() {
     let mut a = app();
-    type_keys(&mut a, "/p");
+    type_keys(&mut a, "jjj/p");
+    assert_eq!(
+        a.state.fleet.selected, 0,
+        "a new query selects its best match"
+    );
     assert!(a.state.fleet.editing);
     let wide = a.state.fleet.rows().len();
     type_keys(&mut a, "ay-db");

@@ -98,13 +98,15 @@ impl FleetState {
         self.row_instance(self.selected)
     }
 
-    fn selected_id(&self) -> Option<String> {
-        self.selected_instance().map(|i| i.instance_id.clone())
+    /// Index (into `instances`) of the selected row's instance.
+    fn selected_index(&self) -> Option<usize> {
+        self.rows.get(self.selected).copied()
     }
 
     /// New inventory: the query and sort stay, the selection follows its instance.
     pub fn replace_instances(&mut self, instances: Vec<Instance>) {
-        let keep = self.selected_id();
+        let keep_id = self.selected_instance().map(|i| i.instance_id.clone());
+        let keep = keep_id.and_then(|id| instances.iter().position(|i| i.instance_id == id));
         self.index = FleetIndex::new(&instances);
         self.counts = HealthCounts::of(&instances);
         self.instances = instances;
@@ -113,13 +115,13 @@ impl FleetState {
     }
 
     /// The filter text changed. A query that does not parse leaves the rows as they were and
-    /// says why.
+    /// says why. The best match is selected (as in fzf): the host being looked for is one
+    /// Enter away.
     pub fn set_input(&mut self, input: String) {
         self.input = input;
         match Query::parse(&self.input) {
             Ok(query) => {
                 self.query_error = None;
-                let keep = self.selected_id();
                 let narrows = query.narrows(&self.query);
                 self.query = query;
                 if narrows {
@@ -131,7 +133,8 @@ impl FleetState {
                 } else {
                     self.search_all();
                 }
-                self.order_rows(keep);
+                self.offset = 0;
+                self.order_rows(None);
             }
             Err(e) => self.query_error = Some(e.to_string()),
         }
@@ -143,13 +146,14 @@ impl FleetState {
     }
 
     pub fn set_sort(&mut self, sort: Sort) {
-        let keep = self.selected_id();
+        let keep = self.selected_index();
         self.sort = sort;
         self.order_rows(keep);
     }
 
-    /// Rows from hits in the chosen order; the selection stays on `keep` if it is still shown.
-    fn order_rows(&mut self, keep: Option<String>) {
+    /// Rows from hits in the chosen order; the selection stays on instance `keep` if it is
+    /// still shown.
+    fn order_rows(&mut self, keep: Option<usize>) {
         self.rows = self.hits.iter().map(|h| h.index).collect();
         if let Some(column) = self.sort.column {
             let instances = &self.instances;
@@ -160,11 +164,7 @@ impl FleetState {
             self.rows.reverse();
         }
         self.selected = keep
-            .and_then(|id| {
-                self.rows
-                    .iter()
-                    .position(|&i| self.instances[i].instance_id == id)
-            })
+            .and_then(|k| self.rows.iter().position(|&i| i == k))
             .unwrap_or(0);
         self.scroll_to_selection();
     }
