@@ -13,4 +13,5 @@ pub mod model;
 pub mod output;
 pub mod search;
 pub mod sim;
+pub mod terminal;
 pub mod tui;

@@ -108,6 +108,8 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub stats: Arc<CallStats>,
+    /// The credentials the clients sign with; the data channel signs its WebSocket upgrade too.
+    pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     /// The endpoint used, for error messages (`None`: AWS's own regional endpoints).
     pub endpoint_url: Option<String>,
 }
@@ -174,6 +176,7 @@ impl Clients {
             ssm,
             logs,
             stats,
+            credentials: shared.credentials_provider(),
             endpoint_url: options.endpoint_url.clone(),
         }
     }

@@ -4,8 +4,12 @@
 pub mod message;
 pub mod payloads;
 pub mod reliable;
+pub mod session;
+pub mod ws;
 
 pub use message::{ClientMessage, DecodeError, PayloadType};
+pub use payloads::Size;
+pub use session::{ChannelError, SessionEvent, SessionHandle, SessionState, ShellSession};
 
 /// The version fleetdeck reports: ≥ 1.2.764.0 so agents turn smux keepalive off and accept
 /// signed OpenDataChannel requests (ssm-protocol.md §2, §11).

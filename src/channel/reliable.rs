@@ -183,6 +183,49 @@ impl Reliable {
         Ok(Some(head.frame.clone()))
     }
 
+    /// Every unacknowledged frame whose RTO has passed, oldest first (not only the head): the
+    /// simulated agent's faster recovery when frames are lost, not what AWS's peers do.
+    pub fn due_all(&mut self, now: Instant) -> Vec<Bytes> {
+        if self.paused {
+            return Vec::new();
+        }
+        let rto = self.rto;
+        self.outgoing
+            .iter_mut()
+            .filter(|u| now.duration_since(u.last_sent) >= rto)
+            .map(|u| {
+                u.resends = u.resends.saturating_add(1);
+                u.last_sent = now;
+                u.frame.clone()
+            })
+            .collect()
+    }
+
+    /// The earliest moment `due_all` returns something.
+    pub fn next_deadline_any(&self) -> Option<Instant> {
+        if self.paused {
+            return None;
+        }
+        self.outgoing
+            .iter()
+            .map(|u| u.last_sent)
+            .min()
+            .map(|t| t + self.rto)
+    }
+
+    /// Every unacknowledged frame, oldest first, marked as sent now: after a reconnect the frames
+    /// sent on the old socket may never have arrived, so both of our peers resend them all at
+    /// once instead of one per round trip (duplicates are re-acked and dropped by the receiver).
+    pub fn resend_all(&mut self, now: Instant) -> Vec<Bytes> {
+        self.outgoing
+            .iter_mut()
+            .map(|u| {
+                u.last_sent = now;
+                u.frame.clone()
+            })
+            .collect()
+    }
+
     /// When `due` could next return a frame: the session's timer.
     pub fn next_deadline(&self) -> Option<Instant> {
         if self.paused {
@@ -347,6 +390,27 @@ mod tests {
         client.receive(decode(&r.replies[0]), later + Duration::from_millis(50));
         assert_eq!(client.unacked(), 1);
         assert!(client.rto() < INITIAL_RTO, "{:?}", client.rto());
+    }
+
+    #[test]
+    fn resend_all_returns_every_unacked_frame_in_order() {
+        let mut client = Reliable::new(Role::Client);
+        let now = Instant::now();
+        let a = client.send(PayloadType::Output, "a", now);
+        let b = client.send(PayloadType::Output, "b", now);
+        assert_eq!(client.resend_all(now + INITIAL_RTO), vec![a, b]);
+        assert_eq!(client.due(now + INITIAL_RTO), Ok(None), "just resent");
+    }
+
+    #[test]
+    fn due_all_resends_every_expired_frame() {
+        let mut agent = Reliable::new(Role::Agent);
+        let now = Instant::now();
+        let a = agent.send(PayloadType::Output, "a", now);
+        let b = agent.send(PayloadType::Output, "b", now + Duration::from_millis(50));
+        assert!(agent.due_all(now).is_empty());
+        assert_eq!(agent.next_deadline_any(), Some(now + INITIAL_RTO));
+        assert_eq!(agent.due_all(now + MAX_RTO), vec![a, b]);
     }
 
     #[test]

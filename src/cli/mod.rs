@@ -1,6 +1,7 @@
 //! The command line: clap definitions, dispatch, and the exit-status contract
 //! (0 success, 2 usage error, 1 anything else, with one sentence on stderr saying what to do).
 
+mod connect;
 mod console;
 mod doctor;
 mod list;
@@ -47,6 +48,8 @@ pub enum Command {
     Sim(SimArgs),
     /// List the fleet: EC2 joined with SSM agent health
     List(ListArgs),
+    /// A shell session on one instance in the current terminal.
+    Connect(ConnectArgs),
     /// Say why an instance can or cannot take a session, step by step (exit 0 if it can)
     Doctor(DoctorArgs),
 }
@@ -96,6 +99,22 @@ pub struct ListArgs {
 }
 
 /// A failure with its exit status: usage errors (2) are the caller's to fix in the command line.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// An instance id, a Name, or a query matching exactly one instance.
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// `native` speaks the data channel itself; `plugin` runs AWS's session-manager-plugin.
+    #[arg(long, value_enum, default_value_t = Engine::Native)]
+    pub engine: Engine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    Native,
+    Plugin,
+}
+
 #[derive(Debug)]
 pub enum Failure {
     Usage(String),
@@ -165,6 +184,7 @@ async fn run(cli: Cli) -> CliResult {
         Some(Command::Demo(args)) => sim::demo(&cli, args).await,
         Some(Command::Sim(args)) => sim::serve(&cli, args).await,
         Some(Command::List(args)) => list::run(&cli, args).await,
+        Some(Command::Connect(args)) => connect::run(&cli, args).await,
         Some(Command::Doctor(args)) => doctor::run(&cli, args).await,
     }
 }

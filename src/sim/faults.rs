@@ -1,7 +1,9 @@
 //! Fault injection (`--faults SPEC`): which failures and delays the simulator adds to requests.
 //!
 //! Syntax: comma-separated `key=value` pairs, e.g. `throttle=0.5,latency=20ms` or
-//! `latency=10ms..50ms`. An empty spec or `none` means no faults.
+//! `latency=10ms..50ms`. An empty spec or `none` means no faults. Data-channel faults:
+//! `ws-drop=2s` (the gateway drops each WebSocket after it has been up that long) and
+//! `frame-loss=0.01`, `frame-dup=0.01`, `frame-reorder=0.01` (per agent → client frame).
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,8 +12,8 @@ use std::time::Duration;
 use rand::Rng;
 
 /// Keys reserved for later issues; naming them gives a clearer error than a typo would.
-const PLANNED_KEYS: &[&str] = &["ws-drop", "frame-loss", "lost-agents"];
-const KNOWN_KEYS: &str = "throttle, latency";
+const PLANNED_KEYS: &[&str] = &["lost-agents"];
+const KNOWN_KEYS: &str = "throttle, latency, ws-drop, frame-loss, frame-dup, frame-reorder";
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FaultSpec {
@@ -19,6 +21,13 @@ pub struct FaultSpec {
     pub throttle: f64,
     /// Added delay per AWS API request, uniformly drawn from the inclusive range.
     pub latency: Option<(Duration, Duration)>,
+    /// The gateway drops each data-channel WebSocket after it has been up this long.
+    pub ws_drop: Option<Duration>,
+    /// Probabilities applied by the gateway to each agent → client frame: not sent, sent twice,
+    /// sent after the next one.
+    pub frame_loss: f64,
+    pub frame_dup: f64,
+    pub frame_reorder: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,7 +39,16 @@ pub struct FaultSpecError {
 
 impl FaultSpec {
     pub fn is_none(&self) -> bool {
-        self.throttle <= 0.0 && self.latency.is_none()
+        self.throttle <= 0.0
+            && self.latency.is_none()
+            && self.ws_drop.is_none()
+            && self.frame_loss <= 0.0
+            && self.frame_dup <= 0.0
+            && self.frame_reorder <= 0.0
+    }
+
+    pub(crate) fn roll(p: f64, rng: &mut impl Rng) -> bool {
+        p > 0.0 && rng.random::<f64>() < p
     }
 
     pub(crate) fn roll_throttle(&self, rng: &mut impl Rng) -> bool {
@@ -113,6 +131,27 @@ impl FromStr for FaultSpec {
                     }
                     out.latency = Some((lo, hi));
                 }
+                "ws-drop" => {
+                    let d = parse_duration(value)
+                        .filter(|d| !d.is_zero())
+                        .ok_or_else(|| err(format!("'{value}' is not a duration like 2s")))?;
+                    out.ws_drop = Some(d);
+                }
+                "frame-loss" | "frame-dup" | "frame-reorder" => {
+                    let p: f64 = value
+                        .parse()
+                        .map_err(|_| err(format!("'{value}' is not a number")))?;
+                    if !(0.0..1.0).contains(&p) {
+                        return Err(err(format!(
+                            "{key} is a probability from 0 up to (not including) 1"
+                        )));
+                    }
+                    match key {
+                        "frame-loss" => out.frame_loss = p,
+                        "frame-dup" => out.frame_dup = p,
+                        _ => out.frame_reorder = p,
+                    }
+                }
                 k if PLANNED_KEYS.contains(&k) => {
                     return Err(err(format!(
                         "unknown fault key '{k}' (not supported yet; known: {KNOWN_KEYS})"
@@ -144,6 +183,18 @@ impl fmt::Display for FaultSpec {
             )),
             None => {}
         }
+        if let Some(d) = self.ws_drop {
+            parts.push(format!("ws-drop={}ms", d.as_millis()));
+        }
+        for (key, p) in [
+            ("frame-loss", self.frame_loss),
+            ("frame-dup", self.frame_dup),
+            ("frame-reorder", self.frame_reorder),
+        ] {
+            if p > 0.0 {
+                parts.push(format!("{key}={p}"));
+            }
+        }
         if parts.is_empty() {
             f.write_str("none")
         } else {
@@ -169,6 +220,24 @@ mod tests {
     }
 
     #[test]
+    fn parses_data_channel_faults() {
+        let s: FaultSpec = "ws-drop=2s,frame-loss=0.01,frame-dup=0.02,frame-reorder=0.03"
+            .parse()
+            .unwrap();
+        assert_eq!(s.ws_drop, Some(Duration::from_secs(2)));
+        assert_eq!(
+            (s.frame_loss, s.frame_dup, s.frame_reorder),
+            (0.01, 0.02, 0.03)
+        );
+        assert!(!s.is_none());
+        assert_eq!(
+            s.to_string(),
+            "ws-drop=2000ms,frame-loss=0.01,frame-dup=0.02,frame-reorder=0.03"
+        );
+        assert_eq!(s.to_string().parse::<FaultSpec>().unwrap(), s);
+    }
+
+    #[test]
     fn parses_latency_range_and_none() {
         let s: FaultSpec = "latency=10ms..1s".parse().unwrap();
         assert_eq!(
@@ -190,8 +259,13 @@ mod tests {
         let e = "throttle=2".parse::<FaultSpec>().unwrap_err();
         assert!(e.reason.contains("between 0 and 1"), "{e}");
 
-        let e = "ws-drop=0.1".parse::<FaultSpec>().unwrap_err();
-        assert!(e.reason.contains("unknown fault key 'ws-drop'"), "{e}");
+        let e = "lost-agents=0.1".parse::<FaultSpec>().unwrap_err();
+        assert!(e.reason.contains("unknown fault key 'lost-agents'"), "{e}");
+
+        let e = "ws-drop=often".parse::<FaultSpec>().unwrap_err();
+        assert!(e.reason.contains("duration"), "{e}");
+        let e = "frame-loss=1".parse::<FaultSpec>().unwrap_err();
+        assert!(e.reason.contains("probability"), "{e}");
 
         let e = "bogus=1".parse::<FaultSpec>().unwrap_err();
         assert!(e.reason.contains("unknown fault key 'bogus'"), "{e}");

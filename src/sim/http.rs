@@ -23,7 +23,7 @@ use super::auth::{self, AuthError};
 use super::ec2::{self, Params};
 use super::state::SimState;
 use super::xml::escape;
-use super::{logs, ssm};
+use super::{gateway, logs, sessions, ssm};
 
 /// PutLogEvents allows 1 MiB of messages plus JSON overhead; anything far beyond is not a client.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -52,11 +52,18 @@ pub(crate) async fn serve(listener: TcpListener, state: Arc<SimState>, cancel: C
 }
 
 async fn serve_connection(stream: TcpStream, state: Arc<SimState>, cancel: CancellationToken) {
-    let service = service_fn(move |req| {
+    let service = service_fn(move |req: Request<Incoming>| {
         let state = state.clone();
-        async move { Ok::<_, Infallible>(handle(req, &state).await) }
+        async move {
+            if req.uri().path().starts_with(gateway::PATH_PREFIX) {
+                return Ok::<_, Infallible>(gateway::upgrade(req, state));
+            }
+            Ok::<_, Infallible>(handle(req, &state).await)
+        }
     });
-    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let conn = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
     let mut conn = std::pin::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => {
@@ -277,8 +284,15 @@ async fn handle(req: Request<Incoming>, state: &SimState) -> Response<Full<Bytes
                 .map(|xml| respond(200, XML_CONTENT_TYPE, xml))
         }
         (Service::Ec2, None) => Err(ApiError::client("InvalidAction", "no EC2 parameters")),
-        (json_service, _) => json_call(state, json_service, region, &operation, &body)
-            .map(|v| with_request_id(respond(200, JSON_CONTENT_TYPE, v.to_string()), &request_id)),
+        (json_service, _) => json_call(
+            state,
+            json_service,
+            region,
+            &scope.access_key,
+            &operation,
+            &body,
+        )
+        .map(|v| with_request_id(respond(200, JSON_CONTENT_TYPE, v.to_string()), &request_id)),
     };
     result.unwrap_or_else(|err| error_response(protocol, &err, &request_id))
 }
@@ -287,6 +301,7 @@ fn json_call(
     state: &SimState,
     service: Service,
     region: &str,
+    caller: &str,
     operation: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
@@ -308,6 +323,14 @@ fn json_call(
     };
     let input = JsonInput::new(obj);
     match service {
+        Service::Ssm
+            if matches!(
+                operation,
+                "StartSession" | "ResumeSession" | "TerminateSession"
+            ) =>
+        {
+            sessions::handle(state, region, caller, operation, &input)
+        }
         Service::Ssm => {
             let inner = state.lock();
             ssm::handle(&state.fleet, &inner.sessions, region, operation, &input)

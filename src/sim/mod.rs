@@ -11,14 +11,17 @@
 
 #![deny(clippy::unwrap_used)]
 
+mod agent;
 mod api;
 mod auth;
 mod ec2;
 mod faults;
 mod fleet;
+mod gateway;
 mod http;
 mod logs;
 mod pagination;
+mod sessions;
 mod ssm;
 mod state;
 mod stats;
@@ -155,6 +158,7 @@ impl Simulator {
             opts.seed,
             start,
         ));
+        state.set_addr(addr);
         let cancel = CancellationToken::new();
         let server = tokio::spawn(http::serve(listener, state.clone(), cancel.clone()));
         tracing::info!(%addr, instances = opts.instances, faults = %opts.faults, "simulator listening");

@@ -1,7 +1,9 @@
 //! The simulator's shared state: the fixed fleet plus the mutable stores behind one mutex, which
 //! handlers hold only while they read or change memory (never across an await).
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rand::SeedableRng;
@@ -10,6 +12,7 @@ use rand::rngs::StdRng;
 use super::faults::FaultSpec;
 use super::fleet::SimInstance;
 use super::logs::LogStore;
+use super::sessions::Registry;
 use super::ssm::SessionRecord;
 use super::stats::StatsCounter;
 
@@ -28,6 +31,11 @@ pub(crate) struct SimState {
     pub regions: Vec<String>,
     pub faults: FaultSpec,
     pub started: DateTime<Utc>,
+    /// Sessions the gateway may still connect (tokens, agent tasks).
+    pub live: Registry,
+    /// Where agents run shells: `<tmp>/fleetdeck-sim-<pid>/<instance-id>/`.
+    pub sandbox_root: PathBuf,
+    addr: OnceLock<SocketAddr>,
     inner: Mutex<Inner>,
 }
 
@@ -44,6 +52,10 @@ impl SimState {
             regions,
             faults,
             started,
+            live: Registry::default(),
+            sandbox_root: std::env::temp_dir()
+                .join(format!("fleetdeck-sim-{}", std::process::id())),
+            addr: OnceLock::new(),
             inner: Mutex::new(Inner {
                 logs: LogStore::default(),
                 sessions: Vec::new(),
@@ -59,13 +71,24 @@ impl SimState {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The listening address, for StreamUrls; set once the listener is bound.
+    pub(crate) fn set_addr(&self, addr: SocketAddr) {
+        let _ = self.addr.set(addr);
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+            .get()
+            .copied()
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
     pub(crate) fn has_region(&self, region: &str) -> bool {
         self.regions.iter().any(|r| r == region)
     }
 
     /// Appends a session transcript to CloudWatch Logs the way the agent does at session end
-    /// (group and stream created if missing). Used by the simulated agent in a later issue.
-    #[allow(dead_code, reason = "hook for the simulated agent's session logging")]
+    /// (group and stream created if missing).
     pub(crate) fn append_session_log(
         &self,
         region: &str,
@@ -78,7 +101,6 @@ impl SimState {
     }
 
     /// Adds or replaces (by session id) a session DescribeSessions reports.
-    #[allow(dead_code, reason = "hook for the simulated agent's sessions")]
     pub(crate) fn upsert_session(&self, session: SessionRecord) {
         let mut inner = self.lock();
         match inner
