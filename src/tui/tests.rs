@@ -660,3 +660,44 @@ fn refresh_reports_and_stale_results_are_dropped() {
     assert!(text.contains("▲ throttled"), "{text}");
     assert!(text.contains("✖ 1 error"), "{text}");
 }
+
+#[test]
+fn config_theme_and_keymap_overrides_apply_and_mistakes_are_flashed_with_lines() {
+    use crate::aws::{CallStats, ClientOptions};
+    let text = "[tui]\ntag_columns = [\"Team\"]\n\n[theme]\nname = \"light\"\nroles = { match = { fg = \"magenta\" } }\n\n[keymap]\nfleet = [\n  { on = \"x\", run = \"sort.next\" },\n  { on = \"y\", run = \"teleport\" },\n]\n";
+    let config = crate::config::Config::parse(text, std::path::Path::new("/etc/fd/config.toml"))
+        .expect("valid config");
+    let mut a = super::build_app(
+        super::Launch {
+            clients: Vec::new(),
+            options: ClientOptions::new(None),
+            stats: std::sync::Arc::new(CallStats::default()),
+            config,
+            cache: None,
+            label: Some("test".into()),
+        },
+        None,
+    );
+    assert_eq!(a.theme.name, "light");
+    assert_eq!(
+        a.theme.style(Role::Match).fg,
+        Some(ratatui::style::Color::Magenta)
+    );
+    assert_eq!(a.state.tag_columns, ["Team"]);
+    let msg = a
+        .state
+        .message
+        .clone()
+        .expect("the bad binding is reported");
+    assert!(
+        msg.text
+            .contains("/etc/fd/config.toml:11: unknown command 'teleport'"),
+        "{msg:?}"
+    );
+    a.state.fleet = FleetState::new(fleet());
+    type_keys(&mut a, "x");
+    assert_eq!(
+        a.state.fleet.sort.column,
+        Some(super::action::SortColumn::Name)
+    );
+}
