@@ -141,6 +141,8 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let text = if f.instances().is_empty() {
             if s.refresh.in_flight.is_some() {
                 "Reading the fleet…"
+            } else if !s.refresh.problems.is_empty() {
+                "Nothing could be read: the error is on the last line. Press r to try again."
             } else {
                 "No instances in these profiles and regions. Press r to refresh, or : to pick regions."
             }
