@@ -29,6 +29,8 @@ pub struct Config {
     /// The file this was read from (`None`: defaults, no file).
     #[serde(skip)]
     pub path: Option<PathBuf>,
+    #[serde(default)]
+    pub run: RunConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -114,6 +116,13 @@ fn with_lines(text: &str, spanned: SpannedKeymap) -> KeymapSpec {
 pub fn parse_keymap(text: &str, path: &Path) -> Result<KeymapSpec, ConfigError> {
     let spanned: SpannedKeymap = toml::from_str(text).map_err(|e| syntax_error(text, path, &e))?;
     Ok(with_lines(text, spanned))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Bulk runs on more hosts than this need the count typed (default 10).
+    pub confirm_threshold: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -5,6 +5,7 @@ mod connect;
 mod console;
 mod doctor;
 mod list;
+mod run;
 mod sim;
 
 mod targets;
@@ -50,6 +51,8 @@ pub enum Command {
     List(ListArgs),
     /// A shell session on one instance in the current terminal.
     Connect(ConnectArgs),
+    /// Run a command on many hosts with SSM Run Command: plan, confirm, live progress, grouped output
+    Run(run::RunArgs),
     /// Say why an instance can or cannot take a session, step by step (exit 0 if it can)
     Doctor(DoctorArgs),
 }
@@ -185,6 +188,7 @@ async fn run(cli: Cli) -> CliResult {
         Some(Command::Sim(args)) => sim::serve(&cli, args).await,
         Some(Command::List(args)) => list::run(&cli, args).await,
         Some(Command::Connect(args)) => connect::run(&cli, args).await,
+        Some(Command::Run(args)) => run::run(&cli, args).await,
         Some(Command::Doctor(args)) => doctor::run(&cli, args).await,
     }
 }

@@ -136,6 +136,15 @@ impl<'a> JsonInput<'a> {
             .map(Some)
     }
 
+    /// A nested structure (or map), wrapped for typed access.
+    pub(crate) fn object(&self, key: &str) -> Result<Option<JsonInput<'a>>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(JsonInput::new(o))),
+            Some(_) => Err(wrong_type(key, "structure")),
+        }
+    }
+
     /// The members of a list of structures, each wrapped for typed access.
     pub(crate) fn objects(&self, key: &str) -> Result<Option<Vec<JsonInput<'a>>>, ApiError> {
         let Some(items) = self.array(key)? else {

@@ -14,6 +14,7 @@
 mod agent;
 mod api;
 mod auth;
+mod commands;
 mod ec2;
 mod faults;
 mod fleet;
@@ -21,6 +22,7 @@ mod gateway;
 mod http;
 mod logs;
 mod pagination;
+mod sandbox;
 mod sessions;
 mod ssm;
 mod state;

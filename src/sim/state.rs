@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use super::commands::CommandStore;
 use super::faults::FaultSpec;
 use super::fleet::SimInstance;
 use super::logs::LogStore;
@@ -20,6 +21,7 @@ use super::stats::StatsCounter;
 pub(crate) struct Inner {
     pub logs: LogStore,
     pub sessions: Vec<SessionRecord>,
+    pub commands: CommandStore,
     pub stats: StatsCounter,
     /// Draws for fault injection; seeded so a sequential test sees the same faults each run.
     pub rng: StdRng,
@@ -59,6 +61,7 @@ impl SimState {
             inner: Mutex::new(Inner {
                 logs: LogStore::default(),
                 sessions: Vec::new(),
+                commands: CommandStore::default(),
                 stats: StatsCounter::default(),
                 rng: StdRng::seed_from_u64(seed ^ 0x5eed_fa17),
             }),
