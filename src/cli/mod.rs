@@ -2,6 +2,8 @@
 //! (0 success, 2 usage error, 1 anything else, with one sentence on stderr saying what to do).
 
 mod connect;
+mod console;
+mod doctor;
 mod list;
 mod run;
 mod sim;
@@ -51,6 +53,15 @@ pub enum Command {
     Connect(ConnectArgs),
     /// Run a command on many hosts with SSM Run Command: plan, confirm, live progress, grouped output
     Run(run::RunArgs),
+    /// Say why an instance can or cannot take a session, step by step (exit 0 if it can)
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// An instance id, a Name, or a query matching exactly one instance
+    #[arg(value_name = "TARGET", required = true)]
+    pub target: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -172,14 +183,12 @@ fn init_tracing() {
 
 async fn run(cli: Cli) -> CliResult {
     match &cli.command {
-        None => Err(Failure::Usage(
-            "the console is not built yet: run `fleetdeck list`, `fleetdeck demo` or `fleetdeck --help`"
-                .into(),
-        )),
+        None => console::run(&cli).await,
         Some(Command::Demo(args)) => sim::demo(&cli, args).await,
         Some(Command::Sim(args)) => sim::serve(&cli, args).await,
         Some(Command::List(args)) => list::run(&cli, args).await,
         Some(Command::Connect(args)) => connect::run(&cli, args).await,
         Some(Command::Run(args)) => run::run(&cli, args).await,
+        Some(Command::Doctor(args)) => doctor::run(&cli, args).await,
     }
 }
