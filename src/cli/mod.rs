@@ -74,6 +74,16 @@ pub struct SimArgs {
     /// Faults to inject, e.g. "throttle=0.3,latency=20ms"
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+    /// Session logs: `plain` uploads the transcript at the end, `stream` writes JSON events
+    /// about once a second during the session (cloudWatchStreamingEnabled)
+    #[arg(long, value_enum, default_value_t = SessionLogs::Plain)]
+    pub session_logs: SessionLogs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SessionLogs {
+    Plain,
+    Stream,
 }
 
 #[derive(Debug, Args)]
