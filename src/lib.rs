@@ -9,6 +9,7 @@ pub mod config;
 pub mod format;
 pub mod model;
 pub mod output;
+pub mod replay;
 pub mod search;
 pub mod sim;
 pub mod terminal;
