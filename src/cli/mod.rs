@@ -3,6 +3,8 @@
 
 mod connect;
 mod list;
+mod replay;
+mod sessions;
 mod sim;
 
 mod targets;
@@ -48,6 +50,50 @@ pub enum Command {
     List(ListArgs),
     /// A shell session on one instance in the current terminal.
     Connect(ConnectArgs),
+    /// Session Manager sessions: who, on which host, when, whether they were logged
+    Sessions(SessionsArgs),
+    /// Play a past session from its CloudWatch log, or export it (--cast, --text)
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Only active or only past sessions (default: both)
+    #[arg(long, value_enum)]
+    pub state: Option<crate::replay::SessionState>,
+    /// Only sessions on this instance id
+    #[arg(long, value_name = "ID")]
+    pub target: Option<String>,
+    /// Only sessions of this owner: an ARN, or part of one (a user name)
+    #[arg(long, value_name = "WHO")]
+    pub owner: Option<String>,
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[arg(value_name = "SESSION_ID")]
+    pub session_id: String,
+    /// Playback speed (2 = twice as fast)
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub speed: f64,
+    /// Write an asciicast v2 file (asciinema play FILE) instead of playing
+    #[arg(long, value_name = "FILE")]
+    pub cast: Option<PathBuf>,
+    /// Write the output as plain text, control sequences removed, instead of playing
+    #[arg(long, value_name = "FILE")]
+    pub text: Option<PathBuf>,
+    /// Log group to read when the session's history does not name one
+    #[arg(long, value_name = "GROUP")]
+    pub log_group: Option<String>,
+    /// Terminal width written to the .cast header
+    #[arg(long, default_value_t = 80, hide = true)]
+    pub cols: u16,
+    /// Terminal height written to the .cast header
+    #[arg(long, default_value_t = 24, hide = true)]
+    pub rows: u16,
 }
 
 #[derive(Debug, Args)]
@@ -187,5 +233,7 @@ async fn run(cli: Cli) -> CliResult {
         Some(Command::Sim(args)) => sim::serve(&cli, args).await,
         Some(Command::List(args)) => list::run(&cli, args).await,
         Some(Command::Connect(args)) => connect::run(&cli, args).await,
+        Some(Command::Sessions(args)) => sessions::run(&cli, args).await,
+        Some(Command::Replay(args)) => replay::run(&cli, args).await,
     }
 }

@@ -80,8 +80,22 @@ impl LogReader {
             .start_from_head(true)
             .set_next_token(self.token.clone())
             .send()
-            .await
-            .map_err(|e| self.error(e))?;
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let mut error = self.error(e);
+                if let LogError::StreamNotFound { group, target, .. } = &error
+                    && !self.group_exists().await
+                {
+                    error = LogError::GroupNotFound {
+                        group: group.clone(),
+                        target: target.clone(),
+                    };
+                }
+                return Err(error);
+            }
+        };
         let events: Vec<LogEvent> = out
             .events()
             .iter()
@@ -103,6 +117,23 @@ impl LogReader {
         Ok(Some(events))
     }
 
+    /// Whether the group exists (DescribeLogGroups by prefix); on any doubt, yes.
+    async fn group_exists(&self) -> bool {
+        match self
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&self.source.group)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .log_groups()
+                .iter()
+                .any(|g| g.log_group_name() == Some(self.source.group.as_str())),
+            Err(_) => true,
+        }
+    }
+
     fn error(
         &self,
         e: aws_smithy_runtime_api::client::result::SdkError<
@@ -113,17 +144,14 @@ impl LogReader {
         if let Some(service) = e.as_service_error()
             && service.code() == Some("ResourceNotFoundException")
         {
-            let message = service.message().unwrap_or_default().to_lowercase();
             let group = self.source.group.clone();
             let target = self.target.to_string();
-            return if message.contains("stream") {
-                LogError::StreamNotFound {
-                    group,
-                    stream: self.source.stream.clone(),
-                    target,
-                }
-            } else {
-                LogError::GroupNotFound { group, target }
+            // Endpoints word this differently (moto names the group for a missing stream), so
+            // `next_page` asks DescribeLogGroups which of the two is missing.
+            return LogError::StreamNotFound {
+                group,
+                stream: self.source.stream.clone(),
+                target,
             };
         }
         AwsError::from_sdk(e, &self.target, "logs:GetLogEvents", self.endpoint.clone()).into()

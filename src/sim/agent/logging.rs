@@ -4,7 +4,7 @@
 //! event. Only complete lines go out; a partial line (a prompt waiting for input) waits for its
 //! newline or for the session's end, so each line carries the time it was finished.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
 use super::super::sessions::LOG_GROUP;
@@ -21,6 +21,8 @@ pub(crate) struct StreamLogger {
     target: String,
     owner: String,
     pending: Vec<u8>,
+    /// (end offset in `pending`, when those bytes arrived): a line's time is when it was finished.
+    arrivals: Vec<(usize, DateTime<Utc>)>,
     /// Whether any event went out (the session then has a log).
     pub wrote: bool,
 }
@@ -40,23 +42,40 @@ impl StreamLogger {
             target: target.into(),
             owner,
             pending: Vec::new(),
+            arrivals: Vec::new(),
             wrote: false,
         }
     }
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.pending.extend_from_slice(bytes);
+        self.arrivals.push((self.pending.len(), Utc::now()));
     }
 
-    /// Writes the complete lines held so far as events; `last` also writes a partial line.
+    /// Writes the complete lines held so far, one event per moment they were finished, in one
+    /// batch; `last` also writes a partial line.
     pub(crate) fn flush(&mut self, state: &SimState, last: bool) {
-        let now = Utc::now();
-        let events: Vec<(i64, String)> = self
-            .take_lines(last)
-            .chunks_by_size()
-            .into_iter()
-            .map(|lines| (now.timestamp_millis(), self.event(now, lines)))
-            .collect();
+        let mut events: Vec<(i64, String)> = Vec::new();
+        let mut group: Vec<String> = Vec::new();
+        let mut group_time: Option<DateTime<Utc>> = None;
+        let mut size = 0;
+        for (time, line) in self.take_lines(last) {
+            if group_time.is_some_and(|t| t != time) || size + line.len() > EVENT_CAP {
+                if let Some(t) = group_time {
+                    events.push((
+                        t.timestamp_millis(),
+                        self.event(t, std::mem::take(&mut group)),
+                    ));
+                }
+                size = 0;
+            }
+            group_time = Some(time);
+            size += line.len();
+            group.push(line);
+        }
+        if let Some(t) = group_time {
+            events.push((t.timestamp_millis(), self.event(t, group)));
+        }
         if events.is_empty() {
             return;
         }
@@ -64,7 +83,7 @@ impl StreamLogger {
         self.wrote = true;
     }
 
-    fn take_lines(&mut self, last: bool) -> Lines {
+    fn take_lines(&mut self, last: bool) -> Vec<(DateTime<Utc>, String)> {
         let cut = if last {
             self.pending.len()
         } else {
@@ -75,29 +94,49 @@ impl StreamLogger {
             }
         };
         let taken: Vec<u8> = self.pending.drain(..cut).collect();
-        let text = String::from_utf8_lossy(&taken).replace("\r\n", "\n");
+        let arrivals = std::mem::take(&mut self.arrivals);
+        let time_of = |end: usize| {
+            arrivals
+                .iter()
+                .find(|(at, _)| *at >= end)
+                .or(arrivals.last())
+                .map_or_else(Utc::now, |(_, t)| *t)
+        };
+        self.arrivals = arrivals
+            .iter()
+            .filter(|(at, _)| *at > cut)
+            .map(|(at, t)| (at - cut, *t))
+            .collect();
         let mut lines = Vec::new();
-        let body = text.strip_suffix('\n').unwrap_or(&text);
-        if !taken.is_empty() {
-            for line in body.split('\n') {
-                let mut rest = line;
-                loop {
-                    let mut at = rest.len().min(LINE_CAP);
-                    while !rest.is_char_boundary(at) {
-                        at -= 1;
-                    }
-                    lines.push(rest[..at].to_string());
-                    rest = &rest[at..];
-                    if rest.is_empty() {
-                        break;
-                    }
+        let mut start = 0;
+        while start < taken.len() {
+            let end = taken[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(taken.len(), |i| start + i + 1);
+            let raw = &taken[start..end];
+            let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let time = time_of(end);
+            let text = String::from_utf8_lossy(raw);
+            let mut rest: &str = &text;
+            loop {
+                let mut at = rest.len().min(LINE_CAP);
+                while !rest.is_char_boundary(at) {
+                    at -= 1;
+                }
+                lines.push((time, rest[..at].to_string()));
+                rest = &rest[at..];
+                if rest.is_empty() {
+                    break;
                 }
             }
+            start = end;
         }
-        Lines(lines)
+        lines
     }
 
-    fn event(&self, at: chrono::DateTime<Utc>, lines: Vec<String>) -> String {
+    fn event(&self, at: DateTime<Utc>, lines: Vec<String>) -> String {
         json!({
             "eventVersion": "1.0",
             "eventTime": at.to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -109,26 +148,6 @@ impl StreamLogger {
             "sessionData": lines,
         })
         .to_string()
-    }
-}
-
-struct Lines(Vec<String>);
-
-impl Lines {
-    fn chunks_by_size(self) -> Vec<Vec<String>> {
-        let mut out: Vec<Vec<String>> = Vec::new();
-        let mut size = 0;
-        for line in self.0 {
-            if out.is_empty() || size + line.len() > EVENT_CAP {
-                out.push(Vec::new());
-                size = 0;
-            }
-            size += line.len();
-            if let Some(last) = out.last_mut() {
-                last.push(line);
-            }
-        }
-        out
     }
 }
 
@@ -144,18 +163,32 @@ mod tests {
             target: "i-0abc".into(),
             owner: "arn:aws:iam::111122223333:user/ana".into(),
             pending: Vec::new(),
+            arrivals: Vec::new(),
             wrote: false,
         }
+    }
+
+    fn texts(lines: Vec<(DateTime<Utc>, String)>) -> Vec<String> {
+        lines.into_iter().map(|(_, l)| l).collect()
     }
 
     #[test]
     fn only_complete_lines_until_the_end() {
         let mut l = logger();
         l.push(b"$ echo hi\r\nhi\r\n$ ");
-        assert_eq!(l.take_lines(false).0, ["$ echo hi", "hi"]);
-        assert!(l.take_lines(false).0.is_empty());
-        l.push(b"exit");
-        assert_eq!(l.take_lines(true).0, ["$ exit"]);
+        assert_eq!(texts(l.take_lines(false)), ["$ echo hi", "hi"]);
+        assert!(l.take_lines(false).is_empty());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        l.push(b"exit\r\nbye\r\n");
+        let lines = l.take_lines(true);
+        assert_eq!(lines[0].1, "$ exit");
+        // The prompt line is finished when "exit" arrives, not when the prompt did.
+        assert_eq!(lines[0].0, l_time(&lines));
+        assert_eq!(texts(lines), ["$ exit", "bye"]);
+    }
+
+    fn l_time(lines: &[(DateTime<Utc>, String)]) -> DateTime<Utc> {
+        lines[1].0
     }
 
     #[test]
