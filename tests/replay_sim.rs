@@ -465,3 +465,38 @@ async fn moto_logs_read_back_through_the_reader() {
     assert!(matches!(e, LogError::GroupNotFound { .. }), "{e:?}");
     assert!(e.to_string().contains("log group /missing does not exist"));
 }
+
+/// `cargo test --test replay_sim -- --ignored --nocapture`: building a timeline from a 50 MB
+/// streamed log and writing its cast (network time not included).
+#[test]
+#[ignore]
+fn fifty_megabytes_of_log() {
+    let line = "x".repeat(100);
+    let events: Vec<replay::LogEvent> = (0..500_000)
+        .map(|i| replay::LogEvent {
+            timestamp: 0,
+            message: format!(
+                "{{\"eventVersion\":\"1.0\",\"eventTime\":\"2025-01-02T03:{:02}:{:02}Z\",\"sessionData\":[\"{line}\"]}}",
+                i / 60_000 % 60,
+                i / 1000 % 60
+            ),
+        })
+        .collect();
+    let bytes: usize = events.iter().map(|e| e.message.len()).sum();
+    let started = Instant::now();
+    let t = replay::Timeline::from_events(&events);
+    let built = started.elapsed();
+    let mut sink = std::io::sink();
+    replay::write_cast(&mut sink, &t, &replay::CastOptions::default()).expect("cast");
+    eprintln!(
+        "{} MB, {} frames: timeline {built:?}, + cast {:?}, search {:?}",
+        bytes / 1_000_000,
+        t.frames().len(),
+        started.elapsed(),
+        {
+            let s = Instant::now();
+            t.search("xxy");
+            s.elapsed()
+        }
+    );
+}
