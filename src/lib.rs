@@ -11,6 +11,7 @@ pub mod diagnosis;
 pub mod format;
 pub mod model;
 pub mod output;
+pub mod replay;
 pub mod run;
 pub mod search;
 pub mod sim;

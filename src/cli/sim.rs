@@ -42,6 +42,7 @@ pub async fn serve(cli: &Cli, args: &SimArgs) -> CliResult {
     let sim = Simulator::start(options)
         .await
         .map_err(|e| Failure::Other(format!("cannot start the simulator: {e}")))?;
+    sim.set_session_log_streaming(args.session_logs == super::SessionLogs::Stream);
     let url = sim.endpoint_url();
     {
         let mut out = std::io::stdout().lock();

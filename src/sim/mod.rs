@@ -190,6 +190,13 @@ impl Simulator {
         &self.state.regions
     }
 
+    /// Session preferences' `cloudWatchStreamingEnabled`: when on, agents write JSON streaming
+    /// events about once a second during a session; when off (the default), the transcript is
+    /// uploaded as plain text at its end (ssm-protocol.md §9).
+    pub fn set_session_log_streaming(&self, on: bool) {
+        self.state.set_session_logs_streamed(on);
+    }
+
     /// The instant the fleet's timestamps are relative to.
     pub fn started_at(&self) -> DateTime<Utc> {
         self.state.started

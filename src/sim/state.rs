@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -38,6 +39,9 @@ pub(crate) struct SimState {
     /// Where agents run shells: `<tmp>/fleetdeck-sim-<pid>/<instance-id>/`.
     pub sandbox_root: PathBuf,
     addr: OnceLock<SocketAddr>,
+    /// Session preferences' `cloudWatchStreamingEnabled`: JSON events during the session instead
+    /// of a plain-text upload at its end.
+    stream_session_logs: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -58,6 +62,7 @@ impl SimState {
             sandbox_root: std::env::temp_dir()
                 .join(format!("fleetdeck-sim-{}", std::process::id())),
             addr: OnceLock::new(),
+            stream_session_logs: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 logs: LogStore::default(),
                 sessions: Vec::new(),
@@ -84,6 +89,14 @@ impl SimState {
             .get()
             .copied()
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub(crate) fn set_session_logs_streamed(&self, on: bool) {
+        self.stream_session_logs.store(on, Ordering::Relaxed);
+    }
+
+    pub(crate) fn session_logs_streamed(&self) -> bool {
+        self.stream_session_logs.load(Ordering::Relaxed)
     }
 
     pub(crate) fn has_region(&self, region: &str) -> bool {
