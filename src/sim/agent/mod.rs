@@ -183,7 +183,7 @@ pub(crate) async fn run(
             }
             frame = next_frame(&mut ws) => match frame {
                 Some(Ok(Message::Binary(bytes))) => {
-                    let Ok(message) = ClientMessage::decode(&bytes) else {
+                    let Ok(message) = ClientMessage::decode_as_agent(&bytes) else {
                         tracing::debug!("sim agent: dropping an undecodable frame");
                         continue;
                     };
