@@ -162,6 +162,183 @@ fn unique_host(env: &Env) -> (String, String, String) {
     panic!("no ConnectionLost host of the seeded fleet is found alone by its name");
 }
 
+/// Online hosts of the seeded fleet, each found alone by its name: (name, instance id).
+fn online_hosts(env: &Env, sim: &Sim) -> Vec<(String, String)> {
+    let list = |query: &str| -> Vec<serde_json::Value> {
+        let r = run(env.cmd().args([
+            "--endpoint-url",
+            &sim.endpoint,
+            "--region",
+            "us-east-1",
+            "--region",
+            "eu-west-1",
+            "list",
+            "--output",
+            "json",
+            query,
+        ]));
+        assert_eq!(r.code, 0, "list failed: {}", r.stderr);
+        serde_json::from_str(&r.stdout).expect("list --output json")
+    };
+    let mut out = Vec::new();
+    for host in list("") {
+        let name = host["name"].as_str().unwrap_or_default().to_owned();
+        if !name.is_empty()
+            && host["ping_status"] == "Online"
+            && host["state"] == "running"
+            && list(&name).len() == 1
+        {
+            out.push((
+                name,
+                host["instance_id"].as_str().unwrap_or_default().to_owned(),
+            ));
+            if out.len() == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(out.len(), 2, "two Online hosts in the seeded fleet");
+    out
+}
+
+impl Tmux {
+    /// Waits for a line of the pane that is exactly `text` (a command's output).
+    fn wait_line(&self, what: &str, text: &str) -> String {
+        self.wait(what, |p| p.lines().any(|l| l.trim() == text))
+    }
+
+    /// Selects `host` in the fleet with the filter and presses Enter on it.
+    fn open_shell_on(&self, host: &str) {
+        self.keys(&["/"]);
+        self.keys(&["C-u"]);
+        self.type_text(host);
+        self.wait("the table to narrow to the host", |p| p.contains("1 of 60"));
+        self.keys(&["Enter"]);
+        self.wait("the filter input to close", |p| !p.contains('▏'));
+        self.keys(&["Enter"]);
+    }
+}
+
+#[test]
+fn demo_shell_tabs_run_commands_switch_and_close() {
+    let env = Env::new();
+    let hosts = {
+        let sim = Sim::start(&env, &["--instances", INSTANCES, "--seed", SEED]);
+        online_hosts(&env, &sim)
+    };
+    let (one, two) = (&hosts[0].0, &hosts[1].0);
+    let tmux = Tmux::start(&env, 120, 35);
+    tmux.wait("the shell prompt", |p| p.contains("test$"));
+    tmux.type_text(&format!("{BIN} demo --instances {INSTANCES} --seed {SEED}"));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the demo fleet", |p| {
+        p.contains("fleetdeck [demo]") && p.contains("60 of 60")
+    });
+
+    // Enter on an Online host: a tab, the remote prompt, a command's output.
+    tmux.open_shell_on(one);
+    let opened = Instant::now();
+    tmux.wait("the first shell's prompt and live title", |p| {
+        p.contains(&format!("ssm-user@{one}:")) && p.contains(&format!("2 {one} · live"))
+    });
+    eprintln!("Enter to prompt in the tab: {:?}", opened.elapsed());
+    tmux.type_text("echo $((6*7))");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("42 from the first shell", "42");
+    tmux.type_text("hostname");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("the first host's name", one);
+
+    // The escape chord back to the fleet; a second shell on another host.
+    tmux.keys(&["C-]", "1"]);
+    tmux.wait("the fleet again", |p| p.contains("of 60 ·"));
+    tmux.open_shell_on(two);
+    tmux.wait("the second shell's prompt", |p| {
+        p.contains(&format!("ssm-user@{two}:")) && p.contains(&format!("3 {two} · live"))
+    });
+    tmux.type_text("hostname");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("the second host's name", two);
+
+    // Switching tabs shows each session's own screen.
+    tmux.keys(&["C-]", "2"]);
+    let pane = tmux.wait("the first tab again", |p| {
+        p.contains(&format!("ssm-user@{one}:")) && p.lines().any(|l| l.trim() == "42")
+    });
+    assert!(
+        !pane.contains(&format!("ssm-user@{two}:")),
+        "tab 2 shows only its own session:\n{pane}"
+    );
+    // Ctrl-C reaches the remote shell, which survives it.
+    tmux.type_text("sleep 100");
+    tmux.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["C-c"]);
+    tmux.type_text("echo after-$((1+1))");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("the shell to survive Ctrl-C", "after-2");
+    tmux.keys(&["C-]", "3"]);
+    tmux.wait("the second tab again", |p| {
+        p.contains(&format!("ssm-user@{two}:")) && !p.contains(&format!("ssm-user@{one}:"))
+    });
+
+    // `exit` closes each session; its tab stays and says so.
+    tmux.type_text("exit");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the second tab to show its session closed", |p| {
+        p.contains(&format!("3 {two} · closed"))
+    });
+    tmux.keys(&["C-]", "2"]);
+    tmux.type_text("exit");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the first tab to show its session closed", |p| {
+        p.contains(&format!("2 {one} · closed"))
+    });
+    tmux.keys(&["C-]", "x"]);
+    tmux.wait("the closed tab to go", |p| {
+        !p.contains(&format!("{one} · closed"))
+    });
+
+    // Back to the fleet; `q` quits and the terminal is usable again.
+    tmux.keys(&["C-]", "1"]);
+    tmux.wait("the fleet again", |p| p.contains("of 60 ·"));
+    tmux.keys(&["q"]);
+    tmux.wait("the console to close", |p| {
+        !p.contains("fleetdeck [demo]") && p.matches("test$").count() >= 2
+    });
+    tmux.type_text("echo restored-ok");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("the shell to run a command", "restored-ok");
+}
+
+#[test]
+fn connect_runs_a_shell_in_the_terminal() {
+    let env = Env::new();
+    let sim = Sim::start(&env, &["--instances", INSTANCES, "--seed", SEED]);
+    let (name, id) = online_hosts(&env, &sim).remove(0);
+    let tmux = Tmux::start(&env, 100, 30);
+    tmux.wait("the shell prompt", |p| p.contains("test$"));
+    tmux.type_text(&format!(
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {BIN} --endpoint-url {} --region us-east-1 --region eu-west-1 connect {id}",
+        sim.endpoint
+    ));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the remote prompt", |p| {
+        p.contains(&format!("ssm-user@{name}:"))
+    });
+    tmux.type_text("echo $((6*7))");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("42", "42");
+    tmux.type_text("exit");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the local prompt after the session", |p| {
+        p.matches("test$").count() >= 2
+    });
+    tmux.type_text("echo restored-ok");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("the shell to run a command", "restored-ok");
+}
+
 #[test]
 fn demo_console_find_a_host_help_theme_and_quit() {
     let env = Env::new();

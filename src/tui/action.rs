@@ -4,6 +4,7 @@
 
 use crate::aws::{Clients, Inventory};
 use crate::cache::{CacheKey, CachedInventory};
+use crate::channel::{SessionHandle, SessionState};
 
 /// A column the fleet table can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,13 @@ pub enum Action {
     /// 1-based, as the number keys show it.
     GotoTab(usize),
     CloseTab,
+    /// Opens a shell tab on the selected host (or says why a session would not work).
+    OpenShell,
+    /// Bytes for the focused shell tab: its keys (encoded) or a paste.
+    ShellKeys(Vec<u8>),
+    /// Scroll mode over the focused shell tab's scrollback.
+    StartScroll,
+    StopScroll,
     SetTheme(String),
     /// `None`: back to the regions the console started with.
     SetRegions(Option<Vec<String>>),
@@ -115,6 +123,24 @@ pub enum Action {
         inventory: Box<Inventory>,
     },
     CacheWriteFailed(String),
+    /// A shell tab's session started: its handle takes keys and sizes.
+    ShellStarted {
+        tab: u64,
+        handle: SessionHandle,
+    },
+    ShellOutput {
+        tab: u64,
+        bytes: bytes::Bytes,
+    },
+    ShellStateChanged {
+        tab: u64,
+        state: SessionState,
+    },
+    /// The session could not start (StartSession refused, the WebSocket failed).
+    ShellFailed {
+        tab: u64,
+        error: String,
+    },
 }
 
 /// Commands a key binding's `run` may name, with a one-line description for errors.
@@ -150,6 +176,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("tab.prev", "previous tab"),
     ("tab.goto N", "go to tab N"),
     ("tab.close", "close the tab"),
+    ("tab.open_shell", "open a shell on the selected host"),
+    ("shell.scroll", "scroll mode over the shell's scrollback"),
+    ("shell.scroll_exit", "leave scroll mode"),
     ("theme NAME", "switch theme"),
     ("noop", "do nothing (unbinds a default key)"),
 ];
@@ -205,6 +234,9 @@ impl Action {
                 _ => Err("'tab.goto' needs a tab number, e.g. tab.goto 2".into()),
             },
             "tab.close" => no_arg(Action::CloseTab),
+            "tab.open_shell" => no_arg(Action::OpenShell),
+            "shell.scroll" => no_arg(Action::StartScroll),
+            "shell.scroll_exit" => no_arg(Action::StopScroll),
             "theme" => match arg {
                 Some(t) => Ok(Action::SetTheme(t.to_owned())),
                 None => Err("'theme' needs a theme name, e.g. theme light".into()),

@@ -1,6 +1,7 @@
 //! The console's owner: state, keymap, theme and task handles, and the one `select!` loop over
 //! terminal input, the `Action` channel and the frame tick (drawing only when something changed).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,13 +9,13 @@ use chrono::Utc;
 use crossterm::event::{Event, EventStream, KeyEvent};
 use futures_util::StreamExt;
 use ratatui::Frame;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::time::MissedTickBehavior;
 
 use super::action::Action;
 use super::keymap::{Key, Keymap, Mode, Resolved, is_press};
 use super::state::AppState;
-use super::tasks::InventoryWorker;
+use super::tasks::{InventoryWorker, ShellLink};
 use super::terminal::Term;
 use super::theme::Theme;
 use super::views;
@@ -40,6 +41,11 @@ pub struct Services {
     pub theme_dir: Option<PathBuf>,
     pub theme_overrides: toml::Table,
     pub no_color: bool,
+    /// Where shell tasks report; `None` (tests) opens tabs without sessions.
+    pub tx: Option<UnboundedSender<Action>>,
+    /// Shell sessions by tab id.
+    pub sessions: HashMap<u64, ShellLink>,
+    pub next_shell: u64,
 }
 
 impl Services {
@@ -54,6 +60,9 @@ impl Services {
             theme_dir: None,
             theme_overrides: toml::Table::new(),
             no_color: false,
+            tx: None,
+            sessions: HashMap::new(),
+            next_shell: 0,
         }
     }
 
@@ -110,6 +119,15 @@ impl App {
             Event::Paste(text) if self.state.mode().is_text_input() => {
                 vec![Action::InsertText(text)]
             }
+            Event::Paste(text) if self.state.mode() == Mode::Shell => {
+                let bracketed = self
+                    .state
+                    .active_shell()
+                    .is_some_and(|s| s.screen.bracketed_paste());
+                vec![Action::ShellKeys(crate::terminal::encode_paste(
+                    &text, bracketed,
+                ))]
+            }
             _ => Vec::new(),
         }
     }
@@ -117,6 +135,9 @@ impl App {
     fn key_actions(&mut self, event: KeyEvent) -> Vec<Action> {
         let key = Key::from_event(&event);
         let mode = self.state.mode();
+        if matches!(mode, Mode::Shell | Mode::Scroll) {
+            return self.shell_key_actions(mode, key, &event);
+        }
         if mode.is_text_input() {
             // The input's own keys, then typing, then the global keys (Ctrl-C).
             if let Resolved::Fire(a) = self.keymap.resolve_in(&[mode], &[], key) {
@@ -151,6 +172,49 @@ impl App {
                 Resolved::Unbound => Vec::new(),
             },
             Resolved::Unbound => Vec::new(),
+        }
+    }
+
+    /// Keys in a shell tab: the escape chord and its continuations (and the scroll mode's keys)
+    /// go to the app, every other key to the shell, encoded as an xterm would.
+    fn shell_key_actions(&mut self, mode: Mode, key: Key, event: &KeyEvent) -> Vec<Action> {
+        let pending = std::mem::take(&mut self.state.pending);
+        let layers: &[Mode] = if mode == Mode::Scroll {
+            &[Mode::Scroll, Mode::Shell]
+        } else {
+            &[Mode::Shell]
+        };
+        if !pending.is_empty() {
+            self.dirty = true;
+        }
+        match self.keymap.resolve_in(layers, &pending, key) {
+            Resolved::Fire(a) => vec![a],
+            Resolved::Pending => {
+                self.state.pending = pending;
+                self.state.pending.push(key);
+                self.dirty = true;
+                Vec::new()
+            }
+            Resolved::Unbound if !pending.is_empty() => {
+                let mut keys = pending;
+                keys.push(key);
+                self.state.flash(
+                    super::state::Level::Warn,
+                    format!("{} does nothing here", super::keymap::keys_label(&keys)),
+                );
+                Vec::new()
+            }
+            Resolved::Unbound if mode == Mode::Scroll => Vec::new(),
+            Resolved::Unbound => {
+                let modes = self
+                    .state
+                    .active_shell()
+                    .map(|s| s.screen.key_modes())
+                    .unwrap_or_default();
+                crate::terminal::encode_key(event, modes)
+                    .map(|b| vec![Action::ShellKeys(b)])
+                    .unwrap_or_default()
+            }
         }
     }
 

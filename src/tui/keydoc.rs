@@ -24,6 +24,8 @@ pub fn keys_markdown() -> String {
         Mode::Filter,
         Mode::Palette,
         Mode::Help,
+        Mode::Shell,
+        Mode::Scroll,
     ] {
         out.push_str(&format!(
             "\n## {} (`{}`)\n\n| keys | command | what it does |\n| --- | --- | --- |\n",

@@ -19,15 +19,21 @@ pub enum Mode {
     Filter,
     Palette,
     Help,
+    /// A shell tab: keys go to the remote shell except the escape chord.
+    Shell,
+    /// Scroll mode over a shell tab's scrollback.
+    Scroll,
     Global,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 5] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Fleet,
         Mode::Filter,
         Mode::Palette,
         Mode::Help,
+        Mode::Shell,
+        Mode::Scroll,
         Mode::Global,
     ];
 
@@ -37,6 +43,8 @@ impl Mode {
             Mode::Filter => "filter",
             Mode::Palette => "palette",
             Mode::Help => "help",
+            Mode::Shell => "shell",
+            Mode::Scroll => "scroll",
             Mode::Global => "global",
         }
     }
@@ -47,7 +55,9 @@ impl Mode {
             Mode::Filter => "Filter (after /)",
             Mode::Palette => "Command palette (after :)",
             Mode::Help => "Help",
-            Mode::Global => "Everywhere",
+            Mode::Shell => "Shell tab (every other key goes to the shell)",
+            Mode::Scroll => "Scroll mode (shell tab)",
+            Mode::Global => "Everywhere but shell tabs",
         }
     }
 
@@ -74,6 +84,12 @@ impl Key {
         let mut mods =
             ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
         let code = match ev.code {
+            // Legacy terminals send Ctrl-\ ] ^ _ as 0x1c-0x1f, which crossterm reads as
+            // Ctrl-4..7: name them as typed.
+            KeyCode::Char(c @ '4'..='7') if mods.contains(KeyModifiers::CONTROL) => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::Char(['\\', ']', '^', '_'][(c as u8 - b'4') as usize])
+            }
             KeyCode::Char(c) => {
                 mods.remove(KeyModifiers::SHIFT);
                 KeyCode::Char(c)

@@ -105,6 +105,9 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
         theme_dir,
         theme_overrides: config.theme.roles.clone(),
         no_color,
+        tx: None,
+        sessions: Default::default(),
+        next_shell: 0,
     };
     let mut app = App::new(state, keymap, theme, services);
     app.sync_scope();
@@ -124,13 +127,14 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let root = CancellationToken::new();
     let worker = InventoryWorker::new(
-        tx,
+        tx.clone(),
         launch.options.clone(),
         launch.stats.clone(),
         launch.cache.clone(),
         root.clone(),
     );
     let mut app = build_app(launch, Some(worker));
+    app.services.tx = Some(tx);
     if let Some(worker) = &app.services.worker {
         worker.load_cache(app.services.cache_key());
     }
@@ -140,6 +144,10 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         anyhow::anyhow!("cannot set up the terminal ({e}): the console needs an interactive terminal; use `fleetdeck list` in scripts")
     })?;
     let result = app.run(&mut guard.terminal, rx).await;
+    // Every open session gets its TerminateSession before the process goes.
+    if app.end_sessions() > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
     root.cancel();
     drop(guard);
     result

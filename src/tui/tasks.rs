@@ -3,12 +3,15 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::action::Action;
 use crate::aws::{self, CallStats, ClientOptions, Clients, Target};
 use crate::cache::{Cache, CacheKey};
+use crate::channel::{SessionEvent, SessionHandle, SessionState, ShellSession, Size};
 
 /// Reads the inventory off the render path. A newer refresh cancels a pending one, so only
 /// the latest request ever reports (gitui's single-job queue).
@@ -138,4 +141,99 @@ async fn clients_for(
         }
     }
     out
+}
+
+/// The app's end of a shell tab's task: keys typed before the session is live wait here.
+#[derive(Debug)]
+pub struct ShellLink {
+    pub handle: Option<SessionHandle>,
+    pub cancel: CancellationToken,
+    pub held_input: Vec<u8>,
+}
+
+impl ShellLink {
+    /// Keys for the session; held until it has started.
+    pub fn send(&mut self, bytes: Vec<u8>) {
+        match &self.handle {
+            Some(h) => h.send_input(Bytes::from(bytes)),
+            None => self.held_input.extend(bytes),
+        }
+    }
+
+    /// The session started: its handle, and any keys typed meanwhile.
+    pub fn started(&mut self, handle: SessionHandle) {
+        if !self.held_input.is_empty() {
+            handle.send_input(Bytes::from(std::mem::take(&mut self.held_input)));
+        }
+        self.handle = Some(handle);
+    }
+
+    /// Ends the session (TerminateSession) and the task.
+    pub fn terminate(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.terminate();
+        }
+        self.cancel.cancel();
+    }
+}
+
+/// Runs a shell session for tab `tab` and reports its output and states as actions. Nothing
+/// here touches the app's state; the update loop never waits on the network.
+pub fn spawn_shell(
+    tx: UnboundedSender<Action>,
+    clients: Clients,
+    instance_id: String,
+    size: Size,
+    tab: u64,
+    cancel: CancellationToken,
+) {
+    tokio::spawn(async move {
+        let started = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = ShellSession::start(&clients, &instance_id, size) => r,
+        };
+        let (handle, mut events) = match started {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = tx.send(Action::ShellFailed {
+                    tab,
+                    error: e.to_string(),
+                });
+                return;
+            }
+        };
+        let _ = tx.send(Action::ShellStarted {
+            tab,
+            handle: handle.clone(),
+        });
+        loop {
+            let event = tokio::select! {
+                _ = cancel.cancelled() => {
+                    handle.terminate();
+                    return;
+                }
+                e = events.recv() => e,
+            };
+            let action = match event {
+                Some(SessionEvent::Output(bytes)) => Action::ShellOutput { tab, bytes },
+                Some(SessionEvent::State(state)) => Action::ShellStateChanged { tab, state },
+                None => Action::ShellStateChanged {
+                    tab,
+                    state: SessionState::Closed {
+                        reason: "the session ended".into(),
+                    },
+                },
+            };
+            let end = matches!(
+                &action,
+                Action::ShellStateChanged {
+                    state: SessionState::Closed { .. },
+                    ..
+                }
+            );
+            if tx.send(action).is_err() || end {
+                return;
+            }
+        }
+    });
 }

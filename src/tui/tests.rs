@@ -701,3 +701,143 @@ fn config_theme_and_keymap_overrides_apply_and_mistakes_are_flashed_with_lines()
         Some(super::action::SortColumn::Name)
     );
 }
+
+/// Output a shell session might send: a coloured prompt, a command and its output.
+const RECORDED: &[u8] = b"\x1b[?2004h\x1b[32mssm-user@pay-api-prod-1\x1b[0m:~$ echo $((6*7))\r\n42\r\n\x1b[32mssm-user@pay-api-prod-1\x1b[0m:~$ ls -1 /etc | head -3\r\nadduser.conf\r\nalternatives\r\napt\r\n\x1b[32mssm-user@pay-api-prod-1\x1b[0m:~$ ";
+
+fn open_shell_on(a: &mut App, name: &str) -> u64 {
+    let position = names(a)
+        .iter()
+        .position(|n| n == name)
+        .expect("host in fixture");
+    a.state.fleet.move_to(position);
+    type_keys(a, "<Enter>");
+    a.state.tabs.active_shell().expect("a shell tab opened")
+}
+
+#[test]
+fn shell_tab_mid_session() {
+    let mut a = app();
+    render(&mut a, (100, 30));
+    let id = open_shell_on(&mut a, "pay-api-prod-1");
+    a.update(Action::ShellStateChanged {
+        tab: id,
+        state: crate::channel::SessionState::Live,
+    });
+    a.update(Action::ShellOutput {
+        tab: id,
+        bytes: bytes::Bytes::from_static(RECORDED),
+    });
+    snap("shell_live", &mut a, (100, 30));
+    // The tab's screen follows the layout: everything but the 5 lines of chrome.
+    assert_eq!(a.state.shells[&id].screen.size(), (25, 100));
+    render(&mut a, (160, 40));
+    assert_eq!(a.state.shells[&id].screen.size(), (35, 160));
+    assert!(a.state.shells[&id].screen.bracketed_paste());
+}
+
+#[test]
+fn shell_keys_go_to_the_shell_except_the_escape_chord() {
+    let mut a = app();
+    render(&mut a, (100, 30));
+    open_shell_on(&mut a, "pay-api-prod-1");
+    let send = |a: &mut App, ev: Event| -> Vec<u8> {
+        match a.handle_event(ev).as_slice() {
+            [Action::ShellKeys(b)] => b.clone(),
+            other => panic!("expected keys for the shell, got {other:?}"),
+        }
+    };
+    assert_eq!(send(&mut a, key(KeyCode::Char('q'))), b"q");
+    assert_eq!(send(&mut a, key(KeyCode::Char('1'))), b"1");
+    assert_eq!(send(&mut a, ctrl('c')), b"\x03");
+    assert_eq!(send(&mut a, ctrl('d')), b"\x04");
+    assert_eq!(send(&mut a, key(KeyCode::Up)), b"\x1b[A");
+    assert_eq!(
+        send(&mut a, Event::Paste("ls\n".into())),
+        b"ls\r",
+        "no bracketed paste until the remote asks"
+    );
+    assert!(!a.state.quit);
+    // Ctrl-] arrives from legacy terminals as Ctrl-5; then `1` goes back to the fleet.
+    a.dispatch(ctrl('5'));
+    assert_eq!(
+        a.state.pending.len(),
+        1,
+        "the chord waits for its second key"
+    );
+    let buffer = render(&mut a, (100, 30));
+    let footer = screen(&buffer, None);
+    assert!(
+        footer.contains("Ctrl-]… 1 Back to the fleet"),
+        "which-key hint:\n{footer}"
+    );
+    a.dispatch(key(KeyCode::Char('1')));
+    assert_eq!(a.state.tabs.active(), 0);
+    assert_eq!(a.state.mode(), crate::tui::keymap::Mode::Fleet);
+    // Number keys in the fleet go back to the shell tab.
+    type_keys(&mut a, "2");
+    assert_eq!(a.state.mode(), crate::tui::keymap::Mode::Shell);
+    // Scroll mode: Ctrl-] [ , then Esc leaves.
+    a.dispatch(ctrl(']'));
+    type_keys(&mut a, "[");
+    assert_eq!(a.state.mode(), crate::tui::keymap::Mode::Scroll);
+    assert!(a.handle_event(key(KeyCode::Char('x'))).is_empty());
+    type_keys(&mut a, "<Esc>");
+    assert_eq!(a.state.mode(), crate::tui::keymap::Mode::Shell);
+    // Ctrl-] x closes the tab.
+    a.dispatch(ctrl(']'));
+    type_keys(&mut a, "x");
+    assert_eq!(a.state.tabs.tabs().len(), 1);
+    assert!(a.state.shells.is_empty());
+}
+
+#[test]
+fn shell_tab_titles_show_state_and_blocked_hosts_say_why() {
+    use crate::channel::SessionState;
+    let mut a = app();
+    render(&mut a, (160, 40));
+    // A ConnectionLost host: no tab, the diagnosis' sentence instead.
+    let before = a.state.tabs.tabs().len();
+    let position = names(&a)
+        .iter()
+        .position(|n| n == "api-prod-2")
+        .expect("host");
+    a.state.fleet.move_to(position);
+    type_keys(&mut a, "<Enter>");
+    assert_eq!(
+        a.state.tabs.tabs().len(),
+        before,
+        "no tab for a blocked host"
+    );
+    let text = a.state.message.as_ref().expect("a message").text.clone();
+    assert!(text.starts_with("api-prod-2: no shell: "), "{text}");
+    assert!(text.contains("ConnectionLost"), "{text}");
+
+    let one = open_shell_on(&mut a, "pay-api-prod-1");
+    type_keys(&mut a, "\u{1d}"); // not a chord: a plain character
+    a.dispatch(ctrl(']'));
+    type_keys(&mut a, "1");
+    let two = open_shell_on(&mut a, "web-win-prod-1");
+    a.dispatch(ctrl(']'));
+    type_keys(&mut a, "1");
+    let three = open_shell_on(&mut a, "pay-worker-staging-1");
+    a.update(Action::ShellStateChanged {
+        tab: one,
+        state: SessionState::Reconnecting,
+    });
+    a.update(Action::ShellStateChanged {
+        tab: two,
+        state: SessionState::Closed {
+            reason: "exit status 0".into(),
+        },
+    });
+    let _ = three;
+    let buffer = render(&mut a, (160, 40));
+    let text = screen(&buffer, None);
+    let bar = text.lines().nth(2).expect("tab bar");
+    insta::assert_snapshot!("shell_tab_titles", bar);
+    assert!(
+        text.contains("session closed: exit status 0"),
+        "the message line says why:\n{text}"
+    );
+}

@@ -3,7 +3,10 @@
 
 pub mod fleet;
 pub mod palette;
+pub mod shell;
 pub mod tabs;
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
@@ -11,6 +14,7 @@ use super::keymap::{Key, Mode};
 
 pub use fleet::{FleetState, Sort};
 pub use palette::{PaletteContext, PaletteState};
+pub use shell::ShellTab;
 pub use tabs::{Tab, TabKind, TabStatus, TabsState};
 
 /// Layers above the tabs; the top one gets keys first and Esc closes it.
@@ -67,6 +71,8 @@ pub struct Scope {
 pub struct AppState {
     pub fleet: FleetState,
     pub tabs: TabsState,
+    /// Shell tabs by id (`TabKind::Shell(id)`).
+    pub shells: BTreeMap<u64, ShellTab>,
     pub overlays: Vec<Overlay>,
     pub message: Option<Message>,
     pub refresh: RefreshState,
@@ -89,6 +95,7 @@ impl AppState {
         AppState {
             fleet,
             tabs: TabsState::default(),
+            shells: BTreeMap::new(),
             overlays: Vec::new(),
             message: None,
             refresh: RefreshState::default(),
@@ -115,9 +122,24 @@ impl AppState {
         match self.overlays.last() {
             Some(Overlay::Help { .. }) => Mode::Help,
             Some(Overlay::Palette(_)) => Mode::Palette,
-            None if self.fleet.editing => Mode::Filter,
-            None => Mode::Fleet,
+            None => match self.active_shell() {
+                Some(shell) if shell.scrolling => Mode::Scroll,
+                Some(_) => Mode::Shell,
+                None if self.fleet.editing => Mode::Filter,
+                None => Mode::Fleet,
+            },
         }
+    }
+
+    /// The focused shell tab, if the active tab is one.
+    pub fn active_shell(&self) -> Option<&ShellTab> {
+        self.tabs.active_shell().and_then(|id| self.shells.get(&id))
+    }
+
+    pub fn active_shell_mut(&mut self) -> Option<&mut ShellTab> {
+        self.tabs
+            .active_shell()
+            .and_then(|id| self.shells.get_mut(&id))
     }
 
     pub fn top_overlay(&self) -> Option<&Overlay> {

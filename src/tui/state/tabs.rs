@@ -1,10 +1,12 @@
 //! The tab bar: Fleet first and always there, then one tab per session, tunnel, replay or run
-//! that later parts of fleetdeck open. Only the Fleet tab exists so far.
+//! that later parts of fleetdeck open.
 
-/// What a tab shows. Later issues add `Shell`, `Tunnel`, `Replay` and `Run`, each owning a task.
+/// What a tab shows. Later issues add `Tunnel`, `Replay` and `Run`, each owning a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TabKind {
     Fleet,
+    /// A shell session; its state is `AppState::shells[id]`.
+    Shell(u64),
 }
 
 /// A tab's status, shown beside its title.
@@ -60,6 +62,14 @@ impl TabsState {
 
     pub fn active_tab(&self) -> &Tab {
         &self.tabs[self.active]
+    }
+
+    /// The shell tab's id, if the active tab is one.
+    pub fn active_shell(&self) -> Option<u64> {
+        match self.tabs[self.active].kind {
+            TabKind::Shell(id) => Some(id),
+            TabKind::Fleet => None,
+        }
     }
 
     pub fn fleet_mut(&mut self) -> &mut Tab {

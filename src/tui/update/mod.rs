@@ -4,6 +4,7 @@
 
 mod fleet;
 mod input;
+mod shell;
 mod tasks;
 
 use ratatui::layout::Rect;
@@ -44,10 +45,26 @@ impl App {
                     self.state.flash(Level::Warn, e.to_string());
                 }
             }
-            Action::CloseTab => {
-                if let Err(e) = self.state.tabs.close_active() {
-                    self.state.flash(Level::Warn, e.to_string());
-                }
+            Action::CloseTab => self.close_tab(),
+            Action::OpenShell => self.open_shell(),
+            Action::ShellKeys(_)
+            | Action::StartScroll
+            | Action::StopScroll
+            | Action::ShellStarted { .. }
+            | Action::ShellOutput { .. }
+            | Action::ShellStateChanged { .. }
+            | Action::ShellFailed { .. } => self.shell_action(action),
+            Action::MoveDown
+            | Action::MoveUp
+            | Action::PageDown
+            | Action::PageUp
+            | Action::HalfPageDown
+            | Action::HalfPageUp
+            | Action::MoveTop
+            | Action::MoveBottom
+                if self.state.mode() == super::keymap::Mode::Scroll =>
+            {
+                self.scroll(&action)
             }
             Action::MoveDown
             | Action::MoveUp
@@ -93,5 +110,6 @@ impl App {
         let (w, h) = self.state.size;
         let areas = layout::areas(Rect::new(0, 0, w, h), self.state.fleet.detail);
         self.state.fleet.set_viewport(areas.table_rows());
+        self.resize_shells();
     }
 }

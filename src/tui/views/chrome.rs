@@ -8,6 +8,7 @@ use ratatui::widgets::Paragraph;
 use super::{Ctx, SPINNER, fit};
 use crate::format::age;
 use crate::tui::keymap::{Mode, keys_label};
+use crate::tui::state::tabs::TabKind;
 use crate::tui::state::{Level, TabStatus};
 use crate::tui::theme::Role;
 
@@ -134,6 +135,19 @@ pub fn tab_bar(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let mut spans = Vec::new();
     for (i, tab) in s.tabs.tabs().iter().enumerate() {
         let mut title = format!(" {} {}", i + 1, tab.title);
+        if let TabKind::Shell(id) = tab.kind
+            && let Some(shell) = s.shells.get(&id)
+        {
+            title = format!(
+                " {} {} · {}",
+                i + 1,
+                tab.title,
+                fit(&shell.state_label(), 40)
+            );
+            if shell.scrolling {
+                title.push_str(" · scroll");
+            }
+        }
         if i == 0 {
             title.push_str(&format!(" {}", s.fleet.instances().len()));
         }
@@ -234,6 +248,8 @@ pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
                 break;
             }
         }
+    } else if matches!(mode, Mode::Shell | Mode::Scroll) {
+        shell_hints(&mut spans, &mut push, mode, ctx);
     } else {
         let mut seen: Vec<&str> = Vec::new();
         let layers: &[Mode] = if mode == Mode::Fleet {
@@ -263,6 +279,63 @@ pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// In a shell tab: the escape chord and what follows it (scroll mode: its own keys first).
+fn shell_hints(
+    spans: &mut Vec<Span<'static>>,
+    push: &mut impl FnMut(&mut Vec<Span<'static>>, String, &str) -> bool,
+    mode: Mode,
+    ctx: &Ctx,
+) {
+    let t = ctx.theme;
+    if mode == Mode::Scroll {
+        let scroll = ctx
+            .state
+            .active_shell()
+            .map_or(0, |s| s.screen.scrollback());
+        spans.push(Span::styled(
+            format!("scroll {scroll} up  "),
+            t.style(Role::Accent),
+        ));
+        let mut seen: Vec<&str> = Vec::new();
+        for b in ctx.keymap.bindings(Mode::Scroll) {
+            if seen.contains(&b.run.as_str()) {
+                continue;
+            }
+            seen.push(b.run.as_str());
+            if !push(spans, keys_label(&b.keys), &b.desc) {
+                return;
+            }
+        }
+        return;
+    }
+    let Some(prefix) = ctx.keymap.bindings(Mode::Shell).next().map(|b| b.keys[0]) else {
+        return;
+    };
+    spans.push(Span::styled(
+        format!("keys go to the shell · {prefix} then: "),
+        t.style(Role::Hint),
+    ));
+    let mut seen: Vec<&str> = Vec::new();
+    for b in ctx.keymap.continuations(Mode::Shell, &[prefix]) {
+        let family = if b.run.starts_with("tab.goto") {
+            "tab.goto"
+        } else {
+            b.run.as_str()
+        };
+        if seen.contains(&family) {
+            continue;
+        }
+        seen.push(family);
+        let (key, desc) = match family {
+            "tab.goto" => ("1-9".to_owned(), "Tab"),
+            _ => (keys_label(&b.keys[1..]), b.desc.as_str()),
+        };
+        if !push(spans, key, desc) {
+            return;
+        }
+    }
 }
 
 /// The first words of a description, for the footer.

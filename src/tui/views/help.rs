@@ -18,6 +18,8 @@ pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
         Mode::Filter,
         Mode::Palette,
         Mode::Help,
+        Mode::Shell,
+        Mode::Scroll,
     ] {
         lines.push(Line::from(Span::styled(
             mode.title().to_owned(),

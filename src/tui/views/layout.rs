@@ -64,3 +64,33 @@ pub fn areas(area: Rect, detail: bool) -> Areas {
         message,
     }
 }
+
+/// A shell tab's screen: header, tab bar, the terminal, hints, message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShellAreas {
+    pub header: Rect,
+    pub tabs: Rect,
+    pub terminal: Rect,
+    pub hints: Rect,
+    pub message: Rect,
+}
+
+pub fn shell_areas(area: Rect) -> ShellAreas {
+    let [header, tabs, terminal, hints, message] = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(2),
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+    ShellAreas {
+        header,
+        tabs,
+        terminal,
+        hints,
+        message,
+    }
+}

@@ -7,6 +7,7 @@ mod fleet;
 mod help;
 pub mod layout;
 mod palette;
+mod shell;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -39,6 +40,16 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap)
         tiny(frame, area, &ctx);
         return;
     }
+    if let Some(shell) = state.active_shell() {
+        let areas = layout::shell_areas(area);
+        chrome::header(frame, areas.header, &ctx);
+        chrome::tab_bar(frame, areas.tabs, &ctx);
+        shell::terminal(frame, areas.terminal, shell, &ctx);
+        chrome::hints(frame, areas.hints, &ctx);
+        chrome::message(frame, areas.message, &ctx);
+        overlays(frame, area, &ctx);
+        return;
+    }
     let areas = layout::areas(area, state.fleet.detail);
     chrome::header(frame, areas.header, &ctx);
     chrome::tab_bar(frame, areas.tabs, &ctx);
@@ -49,10 +60,14 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap)
     }
     chrome::hints(frame, areas.hints, &ctx);
     chrome::message(frame, areas.message, &ctx);
-    for overlay in &state.overlays {
+    overlays(frame, area, &ctx);
+}
+
+fn overlays(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    for overlay in &ctx.state.overlays {
         match overlay {
-            Overlay::Help { scroll } => help::overlay(frame, area, *scroll, &ctx),
-            Overlay::Palette(p) => palette::overlay(frame, area, p, &ctx),
+            Overlay::Help { scroll } => help::overlay(frame, area, *scroll, ctx),
+            Overlay::Palette(p) => palette::overlay(frame, area, p, ctx),
         }
     }
 }
