@@ -187,6 +187,54 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
+/// A required member that is missing, in the words awsJson services use.
+pub(crate) fn validation_null(member: &str) -> ApiError {
+    ApiError::validation("null", member, "Member must not be null")
+}
+
+/// SSM's `Filters` of lowercase `{key, value}` pairs (DescribeSessions, ListCommands…), at most
+/// `max` of them, each member required.
+pub(crate) fn key_value_filters(
+    input: &JsonInput,
+    max: usize,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let filters = input.objects("Filters")?.unwrap_or_default();
+    if filters.len() > max {
+        return Err(ApiError::validation(
+            "'[...]'",
+            "filters",
+            &format!("Member must have length less than or equal to {max}"),
+        ));
+    }
+    filters
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let at = |m: &str| format!("filters.{}.member.{m}", i + 1);
+            let key = f.str("key")?.ok_or_else(|| validation_null(&at("key")))?;
+            let value = f
+                .str("value")?
+                .ok_or_else(|| validation_null(&at("value")))?;
+            Ok((key.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// An InvokedAfter/InvokedBefore filter value: an ISO-8601 date-time.
+pub(crate) fn time_filter(
+    key: &str,
+    value: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| {
+            ApiError::client(
+                "ValidationException",
+                format!("The value '{value}' of filter '{key}' is not an ISO-8601 date-time."),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,7 +31,9 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::api::{ApiError, JsonInput, glob_match};
+use super::api::{
+    ApiError, JsonInput, glob_match, key_value_filters, time_filter, validation_null,
+};
 use super::fleet::{PingStatus, SimInstance};
 use super::pagination;
 use super::sandbox;
@@ -243,10 +245,6 @@ fn first_chars(text: &str, n: usize) -> &str {
         Some((cut, _)) => &text[..cut],
         None => text,
     }
-}
-
-fn validation_null(member: &str) -> ApiError {
-    ApiError::validation("null", member, "Member must not be null")
 }
 
 pub(crate) fn handle(
@@ -944,39 +942,15 @@ fn start_offset(input: &JsonInput, scope: &str) -> Result<usize, ApiError> {
 type CommandCheck = Box<dyn Fn(&CommandRecord) -> bool>;
 
 fn command_filters(input: &JsonInput) -> Result<Vec<CommandCheck>, ApiError> {
-    let filters = input.objects("Filters")?.unwrap_or_default();
-    if filters.len() > 5 {
-        return Err(ApiError::validation(
-            "'[...]'",
-            "filters",
-            "Member must have length less than or equal to 5",
-        ));
-    }
     let mut checks: Vec<CommandCheck> = Vec::new();
-    for (i, f) in filters.iter().enumerate() {
-        let at = |m: &str| format!("filters.{}.member.{m}", i + 1);
-        let key = f.str("key")?.ok_or_else(|| validation_null(&at("key")))?;
-        let value = f
-            .str("value")?
-            .ok_or_else(|| validation_null(&at("value")))?
-            .to_string();
-        let time = |v: &str| {
-            DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    ApiError::client(
-                        "InvalidFilterValue",
-                        format!("The value '{v}' of filter '{key}' is not an ISO-8601 date-time."),
-                    )
-                })
-        };
-        let check: CommandCheck = match key {
+    for (key, value) in key_value_filters(input, 5)? {
+        let check: CommandCheck = match key.as_str() {
             "InvokedAfter" => {
-                let t = time(&value)?;
+                let t = time_filter(&key, &value)?;
                 Box::new(move |c| c.requested >= t)
             }
             "InvokedBefore" => {
-                let t = time(&value)?;
+                let t = time_filter(&key, &value)?;
                 Box::new(move |c| c.requested <= t)
             }
             "Status" => Box::new(move |c| c.status == value),

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::api::{ApiError, JsonInput, glob_match};
+use super::api::{
+    ApiError, JsonInput, glob_match, key_value_filters, time_filter, validation_null,
+};
 use super::fleet::{SimInstance, SsmRecord};
 use super::pagination;
 
@@ -39,10 +41,6 @@ impl SessionRecord {
 
 fn epoch_seconds(t: DateTime<Utc>) -> Value {
     json!(t.timestamp_millis() as f64 / 1000.0)
-}
-
-fn validation_null(member: &str) -> ApiError {
-    ApiError::validation("null", member, "Member must not be null")
 }
 
 fn max_results(input: &JsonInput, min: i64, max: i64, default: i64) -> Result<usize, ApiError> {
@@ -293,17 +291,6 @@ fn describe_instance_information(
     Ok(out)
 }
 
-fn parse_time_filter(key: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            ApiError::client(
-                "ValidationException",
-                format!("The value '{value}' of filter '{key}' is not an ISO-8601 date-time."),
-            )
-        })
-}
-
 type SessionCheck = Box<dyn Fn(&SessionRecord) -> bool>;
 
 fn describe_sessions(
@@ -324,29 +311,15 @@ fn describe_sessions(
         }
     };
     let limit = max_results(input, 1, 200, 20)?;
-    let filters = input.objects("Filters")?.unwrap_or_default();
-    if filters.len() > 6 {
-        return Err(ApiError::validation(
-            "'[...]'",
-            "filters",
-            "Member must have length less than or equal to 6",
-        ));
-    }
     let mut checks: Vec<SessionCheck> = Vec::new();
-    for (i, f) in filters.iter().enumerate() {
-        let at = |m: &str| format!("filters.{}.member.{m}", i + 1);
-        let key = f.str("key")?.ok_or_else(|| validation_null(&at("key")))?;
-        let value = f
-            .str("value")?
-            .ok_or_else(|| validation_null(&at("value")))?
-            .to_string();
-        let check: SessionCheck = match key {
+    for (key, value) in key_value_filters(input, 6)? {
+        let check: SessionCheck = match key.as_str() {
             "InvokedAfter" => {
-                let t = parse_time_filter(key, &value)?;
+                let t = time_filter(&key, &value)?;
                 Box::new(move |s| s.start_date >= t)
             }
             "InvokedBefore" => {
-                let t = parse_time_filter(key, &value)?;
+                let t = time_filter(&key, &value)?;
                 Box::new(move |s| s.start_date <= t)
             }
             "Target" => Box::new(move |s| s.target == value),
