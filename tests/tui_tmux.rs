@@ -442,3 +442,72 @@ fn tiny_terminal_shows_a_message_then_resizes() {
         p.lines().any(|l| l.trim() == "restored-ok")
     });
 }
+
+/// Session history and replay: a shell on a host, a command, exit; the session is listed in
+/// Sessions (`:sessions`), Enter replays its log (the command's output appears), `e` exports
+/// it as `.cast` in the current directory, `q` quits.
+#[test]
+fn demo_session_is_listed_replayed_and_exported() {
+    let env = Env::new();
+    let hosts = {
+        let sim = Sim::start(&env, &["--instances", INSTANCES, "--seed", SEED]);
+        online_hosts(&env, &sim)
+    };
+    let one = &hosts[0].0;
+    let tmux = Tmux::start(&env, 120, 35);
+    tmux.wait("the shell prompt", |p| p.contains("test$"));
+    tmux.type_text(&format!(
+        "cd {} && {BIN} demo --instances {INSTANCES} --seed {SEED}",
+        env.path().display()
+    ));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the demo fleet", |p| {
+        p.contains("fleetdeck [demo]") && p.contains("60 of 60")
+    });
+    tmux.open_shell_on(one);
+    tmux.wait("the shell's prompt", |p| {
+        p.contains(&format!("ssm-user@{one}:"))
+    });
+    tmux.type_text("echo replay-marker-$((6*7))");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("the marker", "replay-marker-42");
+    tmux.type_text("exit");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the session to close", |p| p.contains("session closed"));
+
+    // The palette from the shell tab (the escape chord), then :sessions.
+    tmux.keys(&["C-]", ":"]);
+    tmux.type_text("sessions");
+    tmux.keys(&["Enter"]);
+    let started = Instant::now();
+    tmux.wait("the session in the history, with a log", |p| {
+        p.lines()
+            .any(|l| l.contains(one.as_str()) && l.trim_end().ends_with("yes"))
+    });
+    eprintln!(":sessions to the listed session: {:?}", started.elapsed());
+    tmux.keys(&["Enter"]);
+    let started = Instant::now();
+    tmux.wait("the replay to show the command's output", |p| {
+        p.contains(&format!("replay {one}")) && p.lines().any(|l| l.trim() == "replay-marker-42")
+    });
+    eprintln!("Enter to the replayed output: {:?}", started.elapsed());
+    tmux.wait("the plain-text pacing label", |p| {
+        p.contains("plain-text log")
+    });
+
+    tmux.keys(&["e"]);
+    let pane = tmux.wait("the export message", |p| p.contains("exported to"));
+    let cast = std::fs::read_dir(env.path())
+        .expect("read the directory")
+        .filter_map(Result::ok)
+        .find(|e| e.path().extension().is_some_and(|x| x == "cast"))
+        .unwrap_or_else(|| panic!("no .cast written; the pane shows:\n{pane}"));
+    let text = std::fs::read_to_string(cast.path()).expect("read the cast");
+    assert!(text.contains("\"version\":2"), "{text}");
+    assert!(text.contains("replay-marker-42"), "{text}");
+
+    tmux.keys(&["q"]);
+    tmux.wait("the console to quit", |p| {
+        p.lines().last().is_some_and(|l| l.starts_with("test$")) || p.trim_end().ends_with("test$")
+    });
+}

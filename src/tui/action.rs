@@ -103,6 +103,26 @@ pub enum Action {
     /// Scroll mode over the focused shell tab's scrollback.
     StartScroll,
     StopScroll,
+    /// Opens (or focuses) the Sessions tab and reads the session history.
+    OpenSessions,
+    /// Enter on a session: a replay tab for its log.
+    OpenReplay,
+    /// Replay tab: pause or resume (from the start once finished).
+    ReplayPause,
+    ReplayFaster,
+    ReplaySlower,
+    /// Seek by `SEEK_STEP`, forward or back.
+    ReplaySeek {
+        forward: bool,
+    },
+    ReplayNextCommand,
+    /// Focus the replay's search input (`/`).
+    ReplaySearch,
+    ReplayMatch {
+        forward: bool,
+    },
+    /// Writes the replay as asciicast v2 in the current directory.
+    ReplayExport,
     SetTheme(String),
     /// `None`: back to the regions the console started with.
     SetRegions(Option<Vec<String>>),
@@ -140,6 +160,25 @@ pub enum Action {
     ShellFailed {
         tab: u64,
         error: String,
+    },
+    SessionsLoaded {
+        generation: u64,
+        sessions: Vec<crate::replay::SessionSummary>,
+        /// One sentence per target that could not be read.
+        problems: Vec<String>,
+    },
+    /// Events of a replay's log read so far.
+    ReplayProgress {
+        tab: u64,
+        events: usize,
+    },
+    ReplayLoaded {
+        tab: u64,
+        result: Result<Box<crate::replay::Timeline>, String>,
+    },
+    ReplayExported {
+        tab: u64,
+        result: Result<String, String>,
     },
 }
 
@@ -179,6 +218,18 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("tab.open_shell", "open a shell on the selected host"),
     ("shell.scroll", "scroll mode over the shell's scrollback"),
     ("shell.scroll_exit", "leave scroll mode"),
+    ("sessions.open", "open the Sessions tab (session history)"),
+    ("sessions.replay", "replay the selected session's log"),
+    ("replay.pause", "pause or resume the replay"),
+    ("replay.faster", "replay faster (up to 16x)"),
+    ("replay.slower", "replay slower (down to 0.5x)"),
+    ("replay.forward", "seek 5 s forward"),
+    ("replay.back", "seek 5 s back"),
+    ("replay.next_command", "seek to the next command typed"),
+    ("replay.search", "search the log"),
+    ("replay.next_match", "seek to the next search match"),
+    ("replay.prev_match", "seek to the previous search match"),
+    ("replay.export", "export the replay as a .cast file"),
     ("theme NAME", "switch theme"),
     ("noop", "do nothing (unbinds a default key)"),
 ];
@@ -237,6 +288,18 @@ impl Action {
             "tab.open_shell" => no_arg(Action::OpenShell),
             "shell.scroll" => no_arg(Action::StartScroll),
             "shell.scroll_exit" => no_arg(Action::StopScroll),
+            "sessions.open" => no_arg(Action::OpenSessions),
+            "sessions.replay" => no_arg(Action::OpenReplay),
+            "replay.pause" => no_arg(Action::ReplayPause),
+            "replay.faster" => no_arg(Action::ReplayFaster),
+            "replay.slower" => no_arg(Action::ReplaySlower),
+            "replay.forward" => no_arg(Action::ReplaySeek { forward: true }),
+            "replay.back" => no_arg(Action::ReplaySeek { forward: false }),
+            "replay.next_command" => no_arg(Action::ReplayNextCommand),
+            "replay.search" => no_arg(Action::ReplaySearch),
+            "replay.next_match" => no_arg(Action::ReplayMatch { forward: true }),
+            "replay.prev_match" => no_arg(Action::ReplayMatch { forward: false }),
+            "replay.export" => no_arg(Action::ReplayExport),
             "theme" => match arg {
                 Some(t) => Ok(Action::SetTheme(t.to_owned())),
                 None => Err("'theme' needs a theme name, e.g. theme light".into()),

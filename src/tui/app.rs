@@ -46,6 +46,9 @@ pub struct Services {
     /// Shell sessions by tab id.
     pub sessions: HashMap<u64, ShellLink>,
     pub next_shell: u64,
+    /// Replay tabs' log readers (and the Sessions read, under id 0) by tab id.
+    pub replays: HashMap<u64, tokio_util::sync::CancellationToken>,
+    pub next_replay: u64,
 }
 
 impl Services {
@@ -63,6 +66,8 @@ impl Services {
             tx: None,
             sessions: HashMap::new(),
             next_shell: 0,
+            replays: HashMap::new(),
+            next_replay: 0,
         }
     }
 
@@ -229,6 +234,9 @@ impl App {
         if self.state.refresh.in_flight.is_some() && self.last_spin.elapsed() >= SPINNER_EVERY {
             self.last_spin = std::time::Instant::now();
             self.state.refresh.spinner = self.state.refresh.spinner.wrapping_add(1);
+            self.dirty = true;
+        }
+        if self.tick_replays() {
             self.dirty = true;
         }
         if let Some(worker) = &self.services.worker {

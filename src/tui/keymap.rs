@@ -23,17 +23,23 @@ pub enum Mode {
     Shell,
     /// Scroll mode over a shell tab's scrollback.
     Scroll,
+    /// The Sessions tab (session history).
+    Sessions,
+    /// A replay tab.
+    Replay,
     Global,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 9] = [
         Mode::Fleet,
         Mode::Filter,
         Mode::Palette,
         Mode::Help,
         Mode::Shell,
         Mode::Scroll,
+        Mode::Sessions,
+        Mode::Replay,
         Mode::Global,
     ];
 
@@ -45,6 +51,8 @@ impl Mode {
             Mode::Help => "help",
             Mode::Shell => "shell",
             Mode::Scroll => "scroll",
+            Mode::Sessions => "sessions",
+            Mode::Replay => "replay",
             Mode::Global => "global",
         }
     }
@@ -57,6 +65,8 @@ impl Mode {
             Mode::Help => "Help",
             Mode::Shell => "Shell tab (every other key goes to the shell)",
             Mode::Scroll => "Scroll mode (shell tab)",
+            Mode::Sessions => "Sessions (session history)",
+            Mode::Replay => "Replay tab",
             Mode::Global => "Everywhere but shell tabs",
         }
     }

@@ -108,6 +108,8 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
         tx: None,
         sessions: Default::default(),
         next_shell: 0,
+        replays: Default::default(),
+        next_replay: 0,
     };
     let mut app = App::new(state, keymap, theme, services);
     app.sync_scope();

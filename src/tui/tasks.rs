@@ -237,3 +237,73 @@ pub fn spawn_shell(
         }
     });
 }
+
+/// Reads the session history of every target shown and names the hosts from the inventory;
+/// reports `SessionsLoaded` (problems of single targets inside).
+pub fn spawn_sessions(
+    tx: UnboundedSender<Action>,
+    clients: Vec<Clients>,
+    instances: Vec<crate::model::Instance>,
+    generation: u64,
+    cancel: CancellationToken,
+) {
+    tokio::spawn(async move {
+        let filter = crate::replay::HistoryFilter::default();
+        let mut history = tokio::select! {
+            _ = cancel.cancelled() => return,
+            h = crate::replay::history::fetch(&clients, &filter) => h,
+        };
+        history.join_host_names(&instances);
+        let problems = history
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.target, p.error))
+            .collect();
+        let _ = tx.send(Action::SessionsLoaded {
+            generation,
+            sessions: history.sessions,
+            problems,
+        });
+    });
+}
+
+/// Reads a session's log into a timeline for replay tab `tab`, reporting the events read as
+/// pages arrive, then the timeline (or why not).
+pub fn spawn_replay(
+    tx: UnboundedSender<Action>,
+    clients: Clients,
+    source: crate::replay::LogSource,
+    tab: u64,
+    cancel: CancellationToken,
+) {
+    tokio::spawn(async move {
+        let progress_tx = tx.clone();
+        let read = crate::replay::read_timeline(&clients, source, move |events| {
+            let _ = progress_tx.send(Action::ReplayProgress { tab, events });
+        });
+        let result = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = read => r,
+        };
+        let _ = tx.send(Action::ReplayLoaded {
+            tab,
+            result: result.map(Box::new).map_err(|e| e.to_string()),
+        });
+    });
+}
+
+/// Writes `timeline` as asciicast v2 to `path`; returns the path written, or why not.
+pub fn export_cast(
+    timeline: &crate::replay::Timeline,
+    path: &std::path::Path,
+    options: &crate::replay::CastOptions,
+) -> Result<String, String> {
+    use std::io::Write;
+    let file = std::fs::File::create(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    crate::replay::write_cast(&mut out, timeline, options)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path.display().to_string())
+}

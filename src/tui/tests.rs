@@ -841,3 +841,250 @@ fn shell_tab_titles_show_state_and_blocked_hosts_say_why() {
         "the message line says why:\n{text}"
     );
 }
+
+// ---- session history and replay ----
+
+mod sessions {
+    use super::*;
+    use crate::replay::{LogEvent, LogLocation, LogSource, SessionState, SessionSummary, Timeline};
+    use std::time::Duration as StdDuration;
+
+    fn session(n: u32, who: &str, host: Option<&str>, active: bool, log: bool) -> SessionSummary {
+        let start = now() - Duration::minutes(i64::from(90 - n * 10));
+        SessionSummary {
+            session_id: format!("{who}-0{n}a1b2c3"),
+            owner: format!("arn:aws:iam::123456789012:user/{who}"),
+            target: format!("i-0{n:016x}"),
+            host_name: host.map(str::to_owned),
+            profile: "default".into(),
+            region: "us-east-1".into(),
+            state: if active {
+                SessionState::Active
+            } else {
+                SessionState::History
+            },
+            status: if active { "Connected" } else { "Terminated" }.into(),
+            start: Some(start),
+            end: (!active).then(|| start + Duration::seconds(i64::from(n) * 75)),
+            document: None,
+            reason: None,
+            log: log.then(|| LogLocation {
+                cloudwatch: Some(LogSource {
+                    group: "/fleetdeck/sessions".into(),
+                    stream: format!("{who}-0{n}a1b2c3"),
+                }),
+                cloudwatch_url: None,
+                s3_url: None,
+            }),
+        }
+    }
+
+    fn history() -> Vec<SessionSummary> {
+        vec![
+            session(5, "ana", Some("pay-api-prod-1"), true, false),
+            session(4, "ben", Some("api-prod-1"), false, true),
+            session(3, "ana", None, false, false),
+            session(2, "carla", Some("batch-dev-1"), false, true),
+        ]
+    }
+
+    fn event(at_ms: u64, lines: &[&str]) -> LogEvent {
+        let t = chrono::DateTime::from_timestamp_millis(1_800_000_000_000 + at_ms as i64)
+            .expect("valid time")
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let message = serde_json::json!({
+            "eventVersion": "1.0", "eventTime": t, "sessionId": "ben-04a1b2c3",
+            "target": {"id": "i-0abc"}, "sessionData": lines,
+        })
+        .to_string();
+        LogEvent {
+            timestamp: 0,
+            message,
+        }
+    }
+
+    /// A recorded session: a command at 0 s, another after an idle stretch at 12 s, the last
+    /// at 20 s.
+    fn timeline() -> Timeline {
+        Timeline::from_events(&[
+            event(0, &["ssm-user@api-prod-1:~$ echo $((6*7))", "42"]),
+            event(
+                1_000,
+                &["ssm-user@api-prod-1:~$ uptime", " 10:00 up 3 days"],
+            ),
+            event(
+                12_000,
+                &[
+                    "ssm-user@api-prod-1:~$ grep ERROR app.log",
+                    "ERROR disk full",
+                ],
+            ),
+            event(20_000, &["ssm-user@api-prod-1:~$ exit"]),
+        ])
+    }
+
+    /// The Sessions tab with `history()` loaded, as the task would report it.
+    fn sessions_app() -> App {
+        let mut a = app();
+        render(&mut a, (100, 30));
+        type_keys(&mut a, ":sessions<Enter>");
+        assert_eq!(
+            a.state.sessions.loading,
+            Some(1),
+            "opening reads the history"
+        );
+        a.update(Action::SessionsLoaded {
+            generation: 1,
+            sessions: history(),
+            problems: Vec::new(),
+        });
+        a
+    }
+
+    /// A replay tab of ben's session with `timeline()` loaded, paused at the start.
+    fn replay_app() -> (App, u64) {
+        let mut a = sessions_app();
+        type_keys(&mut a, "j<Enter>");
+        let id = a.state.tabs.active_replay().expect("a replay tab opened");
+        a.update(Action::ReplayProgress { tab: id, events: 4 });
+        a.update(Action::ReplayLoaded {
+            tab: id,
+            result: Ok(Box::new(timeline())),
+        });
+        let r = a.state.replays.get_mut(&id).expect("replay");
+        r.playing = false;
+        (a, id)
+    }
+
+    #[test]
+    fn sessions_view() {
+        let mut a = sessions_app();
+        snap("sessions", &mut a, (100, 30));
+        snap("sessions", &mut a, (160, 40));
+    }
+
+    #[test]
+    fn sessions_filter_refresh_and_blocked_replay() {
+        let mut a = sessions_app();
+        type_keys(&mut a, "/ana");
+        assert_eq!(a.state.mode(), crate::tui::keymap::Mode::Filter);
+        assert_eq!(a.state.sessions.rows().len(), 2);
+        type_keys(&mut a, "<Enter>");
+        assert_eq!(a.state.mode(), crate::tui::keymap::Mode::Sessions);
+        // The active session has no log yet: Enter says why and opens nothing.
+        type_keys(&mut a, "<Enter>");
+        assert!(a.state.tabs.active_replay().is_none());
+        let msg = a.state.message.clone().expect("a message").text;
+        assert!(msg.contains("still active"), "{msg}");
+        type_keys(&mut a, "<Esc>");
+        assert_eq!(a.state.sessions.rows().len(), 4);
+        // r reads the history again; an older read's report is dropped.
+        type_keys(&mut a, "r");
+        assert_eq!(a.state.sessions.loading, Some(2));
+        a.update(Action::SessionsLoaded {
+            generation: 1,
+            sessions: Vec::new(),
+            problems: Vec::new(),
+        });
+        assert_eq!(a.state.sessions.sessions().len(), 4);
+        assert_eq!(a.state.sessions.loading, Some(2));
+    }
+
+    #[test]
+    fn replay_mid_way() {
+        let (mut a, id) = replay_app();
+        let loading = a.state.replays[&id].loaded_events;
+        assert_eq!(loading, 4);
+        // Played 13 s at 1x: the grep and its output are on screen, the exit is not.
+        a.state.replays.get_mut(&id).expect("replay").playing = true;
+        assert!(
+            a.state
+                .replays
+                .get_mut(&id)
+                .expect("replay")
+                .advance(StdDuration::from_secs(13))
+        );
+        a.state.replays.get_mut(&id).expect("replay").playing = false;
+        let text = a.state.replays[&id].screen.text();
+        assert!(
+            text.contains("ERROR disk full") && !text.contains("exit"),
+            "{text}"
+        );
+        snap("replay_mid_way", &mut a, (100, 30));
+    }
+
+    #[test]
+    fn replay_keys_pause_speed_seek_command_search_export() {
+        let (mut a, id) = replay_app();
+        let r = |a: &App| a.state.replays[&id].position;
+        type_keys(&mut a, " ");
+        assert!(a.state.replays[&id].playing, "space resumes");
+        type_keys(&mut a, " ");
+        assert!(!a.state.replays[&id].playing, "space pauses");
+        type_keys(&mut a, "++");
+        assert_eq!(a.state.replays[&id].speed(), 4.0);
+        type_keys(&mut a, "++++");
+        assert_eq!(a.state.replays[&id].speed(), 16.0, "16x at most");
+        type_keys(&mut a, "------");
+        assert_eq!(a.state.replays[&id].speed(), 0.5, "0.5x at least");
+        a.dispatch(key(KeyCode::Right));
+        assert_eq!(r(&a), StdDuration::from_secs(5));
+        a.dispatch(key(KeyCode::Right));
+        assert_eq!(r(&a), StdDuration::from_secs(10));
+        assert!(!a.state.replays[&id].screen.text().contains("grep"));
+        a.dispatch(key(KeyCode::Left));
+        assert_eq!(r(&a), StdDuration::from_secs(5));
+        assert!(
+            a.state.replays[&id].screen.text().contains("uptime"),
+            "seek back rebuilds"
+        );
+        type_keys(&mut a, "c");
+        assert_eq!(r(&a), StdDuration::from_secs(12), "next command");
+        // Search: matches counted, n jumps to them (wrapping), highlighted on screen.
+        a.dispatch(key(KeyCode::Left));
+        a.dispatch(key(KeyCode::Left));
+        type_keys(&mut a, "/error<Enter>");
+        assert_eq!(a.state.replays[&id].matches.len(), 2);
+        assert_eq!(r(&a), StdDuration::from_secs(12));
+        let buffer = render(&mut a, (100, 30));
+        assert!(
+            screen(&buffer, Some(&a.theme)).contains("^^^^^"),
+            "highlighted"
+        );
+        type_keys(&mut a, "n");
+        assert_eq!(a.state.replays[&id].current_match, Some(1));
+        type_keys(&mut a, "n");
+        assert_eq!(a.state.replays[&id].current_match, Some(0), "wraps");
+        type_keys(&mut a, "N");
+        assert_eq!(a.state.replays[&id].current_match, Some(1));
+        // Playing to the end stops there; space plays again from the start.
+        type_keys(&mut a, " ");
+        a.state
+            .replays
+            .get_mut(&id)
+            .expect("replay")
+            .advance(StdDuration::from_secs(60));
+        assert!(a.state.replays[&id].finished() && !a.state.replays[&id].playing);
+        type_keys(&mut a, " ");
+        assert_eq!(r(&a), StdDuration::ZERO);
+        // e writes SESSION.cast in the current directory and says where.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cwd = std::env::current_dir().expect("cwd");
+        std::env::set_current_dir(dir.path()).expect("cd");
+        type_keys(&mut a, "e");
+        std::env::set_current_dir(cwd).expect("cd back");
+        let msg = a.state.message.clone().expect("a message").text;
+        assert!(
+            msg.contains("exported to") && msg.ends_with("ben-04a1b2c3.cast"),
+            "{msg}"
+        );
+        let cast = std::fs::read_to_string(dir.path().join("ben-04a1b2c3.cast")).expect("cast");
+        assert!(
+            cast.contains("\"version\":2") && cast.contains("42"),
+            "{cast}"
+        );
+        // Closing the tab drops the replay.
+        a.dispatch(ctrl('x'));
+        assert!(a.state.replays.is_empty());
+    }
+}

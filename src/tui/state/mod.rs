@@ -3,6 +3,8 @@
 
 pub mod fleet;
 pub mod palette;
+pub mod replay;
+pub mod sessions;
 pub mod shell;
 pub mod tabs;
 
@@ -14,6 +16,8 @@ use super::keymap::{Key, Mode};
 
 pub use fleet::{FleetState, Sort};
 pub use palette::{PaletteContext, PaletteState};
+pub use replay::ReplayTab;
+pub use sessions::SessionsState;
 pub use shell::ShellTab;
 pub use tabs::{Tab, TabKind, TabStatus, TabsState};
 
@@ -73,6 +77,10 @@ pub struct AppState {
     pub tabs: TabsState,
     /// Shell tabs by id (`TabKind::Shell(id)`).
     pub shells: BTreeMap<u64, ShellTab>,
+    /// The Sessions tab's history (`TabKind::Sessions`).
+    pub sessions: SessionsState,
+    /// Replay tabs by id (`TabKind::Replay(id)`).
+    pub replays: BTreeMap<u64, ReplayTab>,
     pub overlays: Vec<Overlay>,
     pub message: Option<Message>,
     pub refresh: RefreshState,
@@ -96,6 +104,8 @@ impl AppState {
             fleet,
             tabs: TabsState::default(),
             shells: BTreeMap::new(),
+            sessions: SessionsState::default(),
+            replays: BTreeMap::new(),
             overlays: Vec::new(),
             message: None,
             refresh: RefreshState::default(),
@@ -125,6 +135,17 @@ impl AppState {
             None => match self.active_shell() {
                 Some(shell) if shell.scrolling => Mode::Scroll,
                 Some(_) => Mode::Shell,
+                None if self.tabs.active_kind() == &TabKind::Sessions => {
+                    if self.sessions.editing {
+                        Mode::Filter
+                    } else {
+                        Mode::Sessions
+                    }
+                }
+                None if self.active_replay().is_some() => match self.active_replay() {
+                    Some(r) if r.searching => Mode::Filter,
+                    _ => Mode::Replay,
+                },
                 None if self.fleet.editing => Mode::Filter,
                 None => Mode::Fleet,
             },
@@ -140,6 +161,19 @@ impl AppState {
         self.tabs
             .active_shell()
             .and_then(|id| self.shells.get_mut(&id))
+    }
+
+    /// The focused replay tab, if the active tab is one.
+    pub fn active_replay(&self) -> Option<&ReplayTab> {
+        self.tabs
+            .active_replay()
+            .and_then(|id| self.replays.get(&id))
+    }
+
+    pub fn active_replay_mut(&mut self) -> Option<&mut ReplayTab> {
+        self.tabs
+            .active_replay()
+            .and_then(|id| self.replays.get_mut(&id))
     }
 
     pub fn top_overlay(&self) -> Option<&Overlay> {

@@ -17,6 +17,11 @@ pub const PALETTE_COMMANDS: &[(&str, &str, &str)] = &[
     ("theme", "NAME", "Switch the colour theme"),
     ("sort", "COLUMN | reverse", "Sort the fleet by a column"),
     ("refresh", "", "Refresh the inventory now"),
+    (
+        "sessions",
+        "",
+        "Session history: who opened sessions where; Enter replays one",
+    ),
     ("help", "", "Show the keys"),
     ("quit", "", "Quit fleetdeck"),
 ];
@@ -178,6 +183,7 @@ pub fn parse_command(line: &str) -> Result<Action, String> {
             )),
         },
         "refresh" | "r" => no_args(Action::Refresh),
+        "sessions" | "history" => no_args(Action::OpenSessions),
         "help" | "h" => no_args(Action::ShowHelp),
         "quit" | "q" | "exit" => no_args(Action::Quit),
         other => Err(format!(

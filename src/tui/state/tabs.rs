@@ -7,6 +7,10 @@ pub enum TabKind {
     Fleet,
     /// A shell session; its state is `AppState::shells[id]`.
     Shell(u64),
+    /// Session history; its state is `AppState::sessions`.
+    Sessions,
+    /// A session's log played back; its state is `AppState::replays[id]`.
+    Replay(u64),
 }
 
 /// A tab's status, shown beside its title.
@@ -68,7 +72,35 @@ impl TabsState {
     pub fn active_shell(&self) -> Option<u64> {
         match self.tabs[self.active].kind {
             TabKind::Shell(id) => Some(id),
-            TabKind::Fleet => None,
+            _ => None,
+        }
+    }
+
+    /// The id of the focused replay tab, if the active tab is one.
+    pub fn active_replay(&self) -> Option<u64> {
+        match self.tabs[self.active].kind {
+            TabKind::Replay(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The first tab of `kind`.
+    pub fn find_mut(&mut self, kind: &TabKind) -> Option<&mut Tab> {
+        self.tabs.iter_mut().find(|t| &t.kind == kind)
+    }
+
+    pub fn active_kind(&self) -> &TabKind {
+        &self.tabs[self.active].kind
+    }
+
+    /// Focuses the first tab of `kind`; false if there is none.
+    pub fn focus(&mut self, kind: &TabKind) -> bool {
+        match self.tabs.iter().position(|t| &t.kind == kind) {
+            Some(i) => {
+                self.active = i;
+                true
+            }
+            None => false,
         }
     }
 

@@ -14,7 +14,7 @@ fn delete_word(s: &str) -> String {
 }
 
 /// The input after an editing action, or `None` if the action does not edit text.
-fn edited(input: &str, action: &Action) -> Option<String> {
+pub(super) fn edited(input: &str, action: &Action) -> Option<String> {
     Some(match action {
         Action::InsertChar(c) if !c.is_control() => format!("{input}{c}"),
         Action::InsertText(t) => {

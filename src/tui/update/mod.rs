@@ -4,6 +4,7 @@
 
 mod fleet;
 mod input;
+mod sessions;
 mod shell;
 mod tasks;
 
@@ -11,6 +12,7 @@ use ratatui::layout::Rect;
 
 use super::action::Action;
 use super::app::App;
+use super::keymap::Mode;
 use super::state::{Level, Overlay, PaletteState};
 use super::views::layout;
 
@@ -46,6 +48,62 @@ impl App {
                 }
             }
             Action::CloseTab => self.close_tab(),
+            Action::OpenSessions => self.open_sessions(),
+            Action::OpenReplay => self.open_replay(),
+            Action::SessionsLoaded {
+                generation,
+                sessions,
+                problems,
+            } => self.sessions_loaded(generation, sessions, problems),
+            Action::ReplayProgress { .. }
+            | Action::ReplayLoaded { .. }
+            | Action::ReplayExported { .. } => self.replay_report(action),
+            Action::ReplayPause
+            | Action::ReplayFaster
+            | Action::ReplaySlower
+            | Action::ReplaySeek { .. }
+            | Action::ReplayNextCommand
+            | Action::ReplaySearch
+            | Action::ReplayMatch { .. }
+            | Action::ReplayExport => self.replay_action(action),
+            Action::Refresh if self.on_sessions_tab() => self.load_sessions(),
+            // The Sessions tab's table and filter, and a replay's search input.
+            Action::MoveDown
+            | Action::MoveUp
+            | Action::PageDown
+            | Action::PageUp
+            | Action::HalfPageDown
+            | Action::HalfPageUp
+            | Action::MoveTop
+            | Action::MoveBottom
+            | Action::StartFilter
+            | Action::ClearFilter
+                if self.state.mode() == Mode::Sessions =>
+            {
+                self.sessions_action(action)
+            }
+            Action::InsertChar(_)
+            | Action::InsertText(_)
+            | Action::Backspace
+            | Action::DeleteWord
+            | Action::ClearInput
+            | Action::InputAccept
+            | Action::InputCancel
+                if self.state.mode() == Mode::Filter && self.on_sessions_tab() =>
+            {
+                self.sessions_action(action)
+            }
+            Action::InsertChar(_)
+            | Action::InsertText(_)
+            | Action::Backspace
+            | Action::DeleteWord
+            | Action::ClearInput
+            | Action::InputAccept
+            | Action::InputCancel
+                if self.state.mode() == Mode::Filter && self.state.active_replay().is_some() =>
+            {
+                self.replay_action(action)
+            }
             Action::OpenShell => self.open_shell(),
             Action::ShellKeys(_)
             | Action::StartScroll
@@ -62,7 +120,7 @@ impl App {
             | Action::HalfPageUp
             | Action::MoveTop
             | Action::MoveBottom
-                if self.state.mode() == super::keymap::Mode::Scroll =>
+                if self.state.mode() == Mode::Scroll =>
             {
                 self.scroll(&action)
             }
@@ -111,5 +169,6 @@ impl App {
         let areas = layout::areas(Rect::new(0, 0, w, h), self.state.fleet.detail);
         self.state.fleet.set_viewport(areas.table_rows());
         self.resize_shells();
+        self.relayout_sessions();
     }
 }

@@ -217,6 +217,9 @@ impl App {
                     }
                     self.state.shells.remove(&id);
                 }
+                if let TabKind::Replay(id) = tab.kind {
+                    self.close_replay(id);
+                }
             }
             Err(e) => self.state.flash(Level::Warn, e.to_string()),
         }

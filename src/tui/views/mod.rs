@@ -7,6 +7,7 @@ mod fleet;
 mod help;
 pub mod layout;
 mod palette;
+mod sessions;
 mod shell;
 
 use ratatui::Frame;
@@ -45,6 +46,27 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap)
         chrome::header(frame, areas.header, &ctx);
         chrome::tab_bar(frame, areas.tabs, &ctx);
         shell::terminal(frame, areas.terminal, shell, &ctx);
+        chrome::hints(frame, areas.hints, &ctx);
+        chrome::message(frame, areas.message, &ctx);
+        overlays(frame, area, &ctx);
+        return;
+    }
+    if let Some(r) = state.active_replay() {
+        let areas = layout::shell_areas(area);
+        chrome::header(frame, areas.header, &ctx);
+        chrome::tab_bar(frame, areas.tabs, &ctx);
+        sessions::replay(frame, areas.terminal, r, &ctx);
+        chrome::hints(frame, areas.hints, &ctx);
+        chrome::message(frame, areas.message, &ctx);
+        overlays(frame, area, &ctx);
+        return;
+    }
+    if state.tabs.active_kind() == &super::state::TabKind::Sessions {
+        let areas = layout::areas(area, false);
+        chrome::header(frame, areas.header, &ctx);
+        chrome::tab_bar(frame, areas.tabs, &ctx);
+        sessions::filter_line(frame, areas.filter, &ctx);
+        sessions::table(frame, areas.table, &ctx);
         chrome::hints(frame, areas.hints, &ctx);
         chrome::message(frame, areas.message, &ctx);
         overlays(frame, area, &ctx);
