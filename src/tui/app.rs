@@ -49,6 +49,8 @@ pub struct Services {
     /// Replay tabs' log readers (and the Sessions read, under id 0) by tab id.
     pub replays: HashMap<u64, tokio_util::sync::CancellationToken>,
     pub next_replay: u64,
+    /// Where `e` writes `.cast` files; `None` means the current directory.
+    pub export_dir: Option<PathBuf>,
 }
 
 impl Services {
@@ -68,6 +70,7 @@ impl Services {
             next_shell: 0,
             replays: HashMap::new(),
             next_replay: 0,
+            export_dir: None,
         }
     }
 

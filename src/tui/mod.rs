@@ -110,6 +110,7 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
         next_shell: 0,
         replays: Default::default(),
         next_replay: 0,
+        export_dir: None,
     };
     let mut app = App::new(state, keymap, theme, services);
     app.sync_scope();

@@ -1069,10 +1069,8 @@ mod sessions {
         assert_eq!(r(&a), StdDuration::ZERO);
         // e writes SESSION.cast in the current directory and says where.
         let dir = tempfile::tempdir().expect("temp dir");
-        let cwd = std::env::current_dir().expect("cwd");
-        std::env::set_current_dir(dir.path()).expect("cd");
+        a.services.export_dir = Some(dir.path().to_path_buf());
         type_keys(&mut a, "e");
-        std::env::set_current_dir(cwd).expect("cd back");
         let msg = a.state.message.clone().expect("a message").text;
         assert!(
             msg.contains("exported to") && msg.ends_with("ben-04a1b2c3.cast"),

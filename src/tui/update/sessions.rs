@@ -308,7 +308,10 @@ impl App {
             self.state.flash(Level::Warn, "the log is still loading");
             return;
         };
-        let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+        let dir = match &self.services.export_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir().unwrap_or_else(|_| ".".into()),
+        };
         let path = dir.join(format!("{}.cast", r.session_id));
         let (rows, cols) = r.screen.size();
         let options = crate::replay::CastOptions {
