@@ -104,6 +104,19 @@ pub enum Action {
     StartScroll,
     StopScroll,
     SetTheme(String),
+    /// Marks or unmarks the selected host for a bulk run (space).
+    ToggleMark,
+    /// Marks every filtered host, or unmarks them when all are marked.
+    MarkAllFiltered,
+    /// `:run COMMAND`: plans a run on the marked hosts (else the filtered ones) and shows the
+    /// confirm overlay. Nothing is sent before that overlay is accepted.
+    RunCommand(String),
+    /// Run tab: cancel the whole run (CancelCommand).
+    RunCancel,
+    /// Run tab: plan a re-run on the failed hosts only (through the confirm overlay).
+    RunRerunFailed,
+    /// Run tab: show or hide the selected group's or host's output.
+    RunToggleOutput,
     /// `None`: back to the regions the console started with.
     SetRegions(Option<Vec<String>>),
     SetProfiles(Option<Vec<String>>),
@@ -140,6 +153,15 @@ pub enum Action {
     ShellFailed {
         tab: u64,
         error: String,
+    },
+    /// Progress of run tab `run`, as `run::execute` reports it.
+    RunReported {
+        run: u64,
+        event: crate::run::RunEvent,
+    },
+    RunFinished {
+        run: u64,
+        report: Box<crate::run::RunReport>,
     },
 }
 
@@ -180,6 +202,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("shell.scroll", "scroll mode over the shell's scrollback"),
     ("shell.scroll_exit", "leave scroll mode"),
     ("theme NAME", "switch theme"),
+    ("fleet.mark", "mark or unmark the host for a run"),
+    ("fleet.mark_all", "mark (or unmark) every filtered host"),
+    ("run.cancel", "cancel the run"),
+    ("run.rerun_failed", "re-run the failed hosts only"),
+    ("run.output", "show or hide the output of the selection"),
     ("noop", "do nothing (unbinds a default key)"),
 ];
 
@@ -241,6 +268,11 @@ impl Action {
                 Some(t) => Ok(Action::SetTheme(t.to_owned())),
                 None => Err("'theme' needs a theme name, e.g. theme light".into()),
             },
+            "fleet.mark" => no_arg(Action::ToggleMark),
+            "fleet.mark_all" => no_arg(Action::MarkAllFiltered),
+            "run.cancel" => no_arg(Action::RunCancel),
+            "run.rerun_failed" => no_arg(Action::RunRerunFailed),
+            "run.output" => no_arg(Action::RunToggleOutput),
             "noop" => no_arg(Action::Noop),
             "" => Err("empty command".into()),
             other => Err(format!(

@@ -46,6 +46,8 @@ pub struct Services {
     /// Shell sessions by tab id.
     pub sessions: HashMap<u64, ShellLink>,
     pub next_shell: u64,
+    /// Bulk runs: the guard's policy and each run's cancel channel.
+    pub runs: super::tasks::RunLinks,
 }
 
 impl Services {
@@ -63,6 +65,7 @@ impl Services {
             tx: None,
             sessions: HashMap::new(),
             next_shell: 0,
+            runs: Default::default(),
         }
     }
 

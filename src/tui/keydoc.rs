@@ -26,6 +26,8 @@ pub fn keys_markdown() -> String {
         Mode::Help,
         Mode::Shell,
         Mode::Scroll,
+        Mode::Run,
+        Mode::Confirm,
     ] {
         out.push_str(&format!(
             "\n## {} (`{}`)\n\n| keys | command | what it does |\n| --- | --- | --- |\n",

@@ -23,17 +23,23 @@ pub enum Mode {
     Shell,
     /// Scroll mode over a shell tab's scrollback.
     Scroll,
+    /// A run tab.
+    Run,
+    /// The confirm overlay of a run (typing the count).
+    Confirm,
     Global,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 9] = [
         Mode::Fleet,
         Mode::Filter,
         Mode::Palette,
         Mode::Help,
         Mode::Shell,
         Mode::Scroll,
+        Mode::Run,
+        Mode::Confirm,
         Mode::Global,
     ];
 
@@ -45,6 +51,8 @@ impl Mode {
             Mode::Help => "help",
             Mode::Shell => "shell",
             Mode::Scroll => "scroll",
+            Mode::Run => "run",
+            Mode::Confirm => "confirm",
             Mode::Global => "global",
         }
     }
@@ -57,6 +65,8 @@ impl Mode {
             Mode::Help => "Help",
             Mode::Shell => "Shell tab (every other key goes to the shell)",
             Mode::Scroll => "Scroll mode (shell tab)",
+            Mode::Run => "Run tab (a bulk Run Command)",
+            Mode::Confirm => "Run confirmation (after :run)",
             Mode::Global => "Everywhere but shell tabs",
         }
     }
@@ -67,7 +77,7 @@ impl Mode {
 
     /// Modes where unbound printable keys are typed into an input.
     pub fn is_text_input(self) -> bool {
-        matches!(self, Mode::Filter | Mode::Palette)
+        matches!(self, Mode::Filter | Mode::Palette | Mode::Confirm)
     }
 }
 

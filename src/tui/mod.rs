@@ -108,6 +108,13 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
         tx: None,
         sessions: Default::default(),
         next_shell: 0,
+        runs: tasks::RunLinks {
+            policy: crate::run::GuardPolicy {
+                threshold: config.run.confirm_threshold.unwrap_or(10),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     };
     let mut app = App::new(state, keymap, theme, services);
     app.sync_scope();

@@ -841,3 +841,5 @@ fn shell_tab_titles_show_state_and_blocked_hosts_say_why() {
         "the message line says why:\n{text}"
     );
 }
+
+mod run;

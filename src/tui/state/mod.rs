@@ -3,6 +3,7 @@
 
 pub mod fleet;
 pub mod palette;
+pub mod run;
 pub mod shell;
 pub mod tabs;
 
@@ -14,14 +15,19 @@ use super::keymap::{Key, Mode};
 
 pub use fleet::{FleetState, Sort};
 pub use palette::{PaletteContext, PaletteState};
+pub use run::{RunConfirm, RunTab};
 pub use shell::ShellTab;
 pub use tabs::{Tab, TabKind, TabStatus, TabsState};
 
 /// Layers above the tabs; the top one gets keys first and Esc closes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     Palette(PaletteState),
+    /// The plan of a bulk run, before anything is sent.
+    RunConfirm(Box<RunConfirm>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +79,8 @@ pub struct AppState {
     pub tabs: TabsState,
     /// Shell tabs by id (`TabKind::Shell(id)`).
     pub shells: BTreeMap<u64, ShellTab>,
+    /// Run tabs by id (`TabKind::Run(id)`).
+    pub runs: BTreeMap<u64, RunTab>,
     pub overlays: Vec<Overlay>,
     pub message: Option<Message>,
     pub refresh: RefreshState,
@@ -96,6 +104,7 @@ impl AppState {
             fleet,
             tabs: TabsState::default(),
             shells: BTreeMap::new(),
+            runs: BTreeMap::new(),
             overlays: Vec::new(),
             message: None,
             refresh: RefreshState::default(),
@@ -122,9 +131,11 @@ impl AppState {
         match self.overlays.last() {
             Some(Overlay::Help { .. }) => Mode::Help,
             Some(Overlay::Palette(_)) => Mode::Palette,
+            Some(Overlay::RunConfirm(_)) => Mode::Confirm,
             None => match self.active_shell() {
                 Some(shell) if shell.scrolling => Mode::Scroll,
                 Some(_) => Mode::Shell,
+                None if self.active_run().is_some() => Mode::Run,
                 None if self.fleet.editing => Mode::Filter,
                 None => Mode::Fleet,
             },
@@ -140,6 +151,15 @@ impl AppState {
         self.tabs
             .active_shell()
             .and_then(|id| self.shells.get_mut(&id))
+    }
+
+    /// The focused run tab, if the active tab is one.
+    pub fn active_run(&self) -> Option<&RunTab> {
+        self.tabs.active_run().and_then(|id| self.runs.get(&id))
+    }
+
+    pub fn active_run_mut(&mut self) -> Option<&mut RunTab> {
+        self.tabs.active_run().and_then(|id| self.runs.get_mut(&id))
     }
 
     pub fn top_overlay(&self) -> Option<&Overlay> {

@@ -7,6 +7,8 @@ pub enum TabKind {
     Fleet,
     /// A shell session; its state is `AppState::shells[id]`.
     Shell(u64),
+    /// A bulk run; its state is `AppState::runs[id]`.
+    Run(u64),
 }
 
 /// A tab's status, shown beside its title.
@@ -68,7 +70,15 @@ impl TabsState {
     pub fn active_shell(&self) -> Option<u64> {
         match self.tabs[self.active].kind {
             TabKind::Shell(id) => Some(id),
-            TabKind::Fleet => None,
+            TabKind::Fleet | TabKind::Run(_) => None,
+        }
+    }
+
+    /// The run tab's id, if the active tab is one.
+    pub fn active_run(&self) -> Option<u64> {
+        match self.tabs[self.active].kind {
+            TabKind::Run(id) => Some(id),
+            _ => None,
         }
     }
 
@@ -81,6 +91,12 @@ impl TabsState {
         self.tabs.push(tab);
         self.active = self.tabs.len() - 1;
         self.active
+    }
+
+    pub fn set_status(&mut self, index: usize, status: TabStatus) {
+        if let Some(tab) = self.tabs.get_mut(index) {
+            tab.status = status;
+        }
     }
 
     pub fn next(&mut self) {

@@ -217,6 +217,15 @@ impl App {
                     }
                     self.state.shells.remove(&id);
                 }
+                if let TabKind::Run(id) = tab.kind {
+                    self.state.runs.remove(&id);
+                    if self.services.runs.controls.remove(&id).is_some() {
+                        self.state.flash(
+                            Level::Warn,
+                            "tab closed; the run goes on in AWS (its command ids are in the audit log)",
+                        );
+                    }
+                }
             }
             Err(e) => self.state.flash(Level::Warn, e.to_string()),
         }
