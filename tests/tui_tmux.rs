@@ -456,6 +456,10 @@ fn number_after(pane: &str, label: &str) -> Option<usize> {
 #[test]
 fn demo_bulk_run_on_the_filtered_web_hosts() {
     let env = Env::new();
+    // A low guard threshold, so the typed count is exercised whatever the filter finds.
+    let config = env.path().join(".config/fleetdeck");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(config.join("config.toml"), "[run]\nconfirm_threshold = 1\n").expect("config");
     let tmux = Tmux::start(&env, 140, 40);
     tmux.wait("the shell prompt", |p| p.contains("test$"));
     tmux.type_text(&format!(
@@ -495,9 +499,24 @@ fn demo_bulk_run_on_the_filtered_web_hosts() {
     let targets = number_after(&pane, "Targets").expect("the target count");
     assert_eq!(targets, shown, "every marked host is a target:\n{pane}");
     assert!(pane.contains("AWS-RunShellScript"), "{pane}");
-    if pane.contains("Type the number of target hosts") {
-        tmux.type_text(&targets.to_string());
-    }
+    assert!(
+        targets > 1 && pane.contains("Type the number of target hosts"),
+        "over the threshold the count must be typed:\n{pane}"
+    );
+    // A wrong count sends nothing and says so.
+    tmux.type_text(&(targets + 1).to_string());
+    tmux.keys(&["Enter"]);
+    tmux.wait("the refusal", |p| {
+        p.contains("did not match") && p.contains("nothing was sent") && !p.contains("$ hostname")
+    });
+    tmux.keys(&[":"]);
+    tmux.wait("the palette", |p| p.contains("Command · Tab completes"));
+    tmux.type_text("run hostname");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the confirm overlay again", |p| {
+        p.contains("Type the number of target hosts")
+    });
+    tmux.type_text(&targets.to_string());
     tmux.keys(&["Enter"]);
 
     // The run tab: progress, then grouped output naming the hosts.
@@ -519,7 +538,7 @@ fn demo_bulk_run_on_the_filtered_web_hosts() {
     let audit = env.path().join("state/fleetdeck/audit.jsonl");
     let line = std::fs::read_to_string(&audit).unwrap_or_default();
     assert!(
-        line.contains("hostname") && line.contains("\"typed\"") == (targets > 10),
+        line.lines().count() == 1 && line.contains("hostname") && line.contains("\"typed\""),
         "the audit line: {line}"
     );
 
