@@ -511,3 +511,120 @@ fn demo_session_is_listed_replayed_and_exported() {
         p.lines().last().is_some_and(|l| l.starts_with("test$")) || p.trim_end().ends_with("test$")
     });
 }
+
+/// The number after `label` on the pane, e.g. `Targets   12 hosts` → 12.
+fn number_after(pane: &str, label: &str) -> Option<usize> {
+    let rest = &pane[pane.find(label)? + label.len()..];
+    rest.trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn demo_bulk_run_on_the_filtered_web_hosts() {
+    let env = Env::new();
+    // A low guard threshold, so the typed count is exercised whatever the filter finds.
+    let config = env.path().join(".config/fleetdeck");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(config.join("config.toml"), "[run]\nconfirm_threshold = 1\n").expect("config");
+    let tmux = Tmux::start(&env, 140, 40);
+    tmux.wait("the shell prompt", |p| p.contains("test$"));
+    tmux.type_text(&format!(
+        "XDG_STATE_HOME=$HOME/state {BIN} demo --instances {INSTANCES} --seed {SEED}"
+    ));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the demo fleet", |p| {
+        p.contains("fleetdeck [demo]") && p.contains("60 of 60")
+    });
+
+    // Filter to the online web hosts, keep the filter, mark them all.
+    tmux.keys(&["/"]);
+    tmux.type_text("tag:Role=web ping:online");
+    tmux.keys(&["Enter"]);
+    let pane = tmux.wait("the filter to apply", |p| {
+        !p.contains('▏') && !p.contains("60 of 60") && p.contains(" of 60")
+    });
+    let shown = pane
+        .lines()
+        .find_map(|l| {
+            let i = l.find(" of 60")?;
+            l[..i].rsplit(' ').next()?.parse::<usize>().ok()
+        })
+        .expect("a row count");
+    assert!(shown > 0, "some web host is online:\n{pane}");
+    tmux.keys(&["a"]);
+    tmux.wait("the marks", |p| p.contains(&format!("{shown} marked")));
+
+    // `:run hostname` shows the plan first; the count is typed when the guard asks for it.
+    tmux.keys(&[":"]);
+    tmux.wait("the palette", |p| p.contains("Command · Tab completes"));
+    tmux.type_text("run hostname");
+    tmux.keys(&["Enter"]);
+    let pane = tmux.wait("the confirm overlay", |p| {
+        p.contains("Run Command: check before sending") && p.contains("Esc cancels")
+    });
+    let targets = number_after(&pane, "Targets").expect("the target count");
+    assert_eq!(targets, shown, "every marked host is a target:\n{pane}");
+    assert!(pane.contains("AWS-RunShellScript"), "{pane}");
+    assert!(
+        targets > 1 && pane.contains("Type the number of target hosts"),
+        "over the threshold the count must be typed:\n{pane}"
+    );
+    // A wrong count sends nothing and says so.
+    tmux.type_text(&(targets + 1).to_string());
+    tmux.keys(&["Enter"]);
+    tmux.wait("the refusal", |p| {
+        p.contains("did not match") && p.contains("nothing was sent") && !p.contains("$ hostname")
+    });
+    tmux.keys(&[":"]);
+    tmux.wait("the palette", |p| p.contains("Command · Tab completes"));
+    tmux.type_text("run hostname");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the confirm overlay again", |p| {
+        p.contains("Type the number of target hosts")
+    });
+    tmux.type_text(&targets.to_string());
+    tmux.keys(&["Enter"]);
+
+    // The run tab: progress, then grouped output naming the hosts.
+    tmux.wait("the run tab", |p| {
+        p.contains("$ hostname") && p.contains("done ·")
+    });
+    let pane = tmux.wait("the run to finish", |p| {
+        p.contains("finished ·") && p.contains("Output, identical outputs grouped")
+    });
+    assert!(
+        pane.contains(&format!("{targets}/{targets} done")),
+        "every host done:\n{pane}"
+    );
+    assert!(pane.contains("(exit 0, Success)"), "{pane}");
+    assert!(
+        pane.contains(&format!("{targets} ok")),
+        "hostname succeeds everywhere:\n{pane}"
+    );
+    let audit = env.path().join("state/fleetdeck/audit.jsonl");
+    let line = std::fs::read_to_string(&audit).unwrap_or_default();
+    assert!(
+        line.lines().count() == 1 && line.contains("hostname") && line.contains("\"typed\""),
+        "the audit line: {line}"
+    );
+
+    // Enter shows the first group's output.
+    tmux.keys(&["Enter"]);
+    tmux.wait("the output pane", |p| {
+        p.contains("Output · Enter hides") && p.contains("hosts: ")
+    });
+
+    // `q` quits and the terminal is usable again.
+    tmux.keys(&["q"]);
+    tmux.wait("the console to close", |p| {
+        !p.contains("fleetdeck [demo]") && p.matches("test$").count() >= 2
+    });
+    tmux.type_text("echo restored-ok");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the shell to run a command", |p| {
+        p.lines().any(|l| l.trim() == "restored-ok")
+    });
+}

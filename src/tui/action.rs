@@ -124,6 +124,19 @@ pub enum Action {
     /// Writes the replay as asciicast v2 in the current directory.
     ReplayExport,
     SetTheme(String),
+    /// Marks or unmarks the selected host for a bulk run (space).
+    ToggleMark,
+    /// Marks every filtered host, or unmarks them when all are marked.
+    MarkAllFiltered,
+    /// `:run COMMAND`: plans a run on the marked hosts (else the filtered ones) and shows the
+    /// confirm overlay. Nothing is sent before that overlay is accepted.
+    RunCommand(String),
+    /// Run tab: cancel the whole run (CancelCommand).
+    RunCancel,
+    /// Run tab: plan a re-run on the failed hosts only (through the confirm overlay).
+    RunRerunFailed,
+    /// Run tab: show or hide the selected group's or host's output.
+    RunToggleOutput,
     /// `None`: back to the regions the console started with.
     SetRegions(Option<Vec<String>>),
     SetProfiles(Option<Vec<String>>),
@@ -180,6 +193,15 @@ pub enum Action {
         tab: u64,
         result: Result<String, String>,
     },
+    /// Progress of run tab `run`, as `run::execute` reports it.
+    RunReported {
+        run: u64,
+        event: crate::run::RunEvent,
+    },
+    RunFinished {
+        run: u64,
+        report: Box<crate::run::RunReport>,
+    },
 }
 
 /// Commands a key binding's `run` may name, with a one-line description for errors.
@@ -231,6 +253,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("replay.prev_match", "seek to the previous search match"),
     ("replay.export", "export the replay as a .cast file"),
     ("theme NAME", "switch theme"),
+    ("fleet.mark", "mark or unmark the host for a run"),
+    ("fleet.mark_all", "mark (or unmark) every filtered host"),
+    ("run.cancel", "cancel the run"),
+    ("run.rerun_failed", "re-run the failed hosts only"),
+    ("run.output", "show or hide the output of the selection"),
     ("noop", "do nothing (unbinds a default key)"),
 ];
 
@@ -304,6 +331,11 @@ impl Action {
                 Some(t) => Ok(Action::SetTheme(t.to_owned())),
                 None => Err("'theme' needs a theme name, e.g. theme light".into()),
             },
+            "fleet.mark" => no_arg(Action::ToggleMark),
+            "fleet.mark_all" => no_arg(Action::MarkAllFiltered),
+            "run.cancel" => no_arg(Action::RunCancel),
+            "run.rerun_failed" => no_arg(Action::RunRerunFailed),
+            "run.output" => no_arg(Action::RunToggleOutput),
             "noop" => no_arg(Action::Noop),
             "" => Err("empty command".into()),
             other => Err(format!(

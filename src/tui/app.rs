@@ -51,6 +51,8 @@ pub struct Services {
     pub next_replay: u64,
     /// Where `e` writes `.cast` files; `None` means the current directory.
     pub export_dir: Option<PathBuf>,
+    /// Bulk runs: the guard's policy and each run's cancel channel.
+    pub runs: super::tasks::RunLinks,
 }
 
 impl Services {
@@ -71,6 +73,7 @@ impl Services {
             replays: HashMap::new(),
             next_replay: 0,
             export_dir: None,
+            runs: Default::default(),
         }
     }
 

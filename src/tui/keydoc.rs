@@ -28,6 +28,8 @@ pub fn keys_markdown() -> String {
         Mode::Scroll,
         Mode::Sessions,
         Mode::Replay,
+        Mode::Run,
+        Mode::Confirm,
     ] {
         out.push_str(&format!(
             "\n## {} (`{}`)\n\n| keys | command | what it does |\n| --- | --- | --- |\n",

@@ -27,11 +27,15 @@ pub enum Mode {
     Sessions,
     /// A replay tab.
     Replay,
+    /// A run tab.
+    Run,
+    /// The confirm overlay of a run (typing the count).
+    Confirm,
     Global,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 9] = [
+    pub const ALL: [Mode; 11] = [
         Mode::Fleet,
         Mode::Filter,
         Mode::Palette,
@@ -40,6 +44,8 @@ impl Mode {
         Mode::Scroll,
         Mode::Sessions,
         Mode::Replay,
+        Mode::Run,
+        Mode::Confirm,
         Mode::Global,
     ];
 
@@ -53,6 +59,8 @@ impl Mode {
             Mode::Scroll => "scroll",
             Mode::Sessions => "sessions",
             Mode::Replay => "replay",
+            Mode::Run => "run",
+            Mode::Confirm => "confirm",
             Mode::Global => "global",
         }
     }
@@ -67,6 +75,8 @@ impl Mode {
             Mode::Scroll => "Scroll mode (shell tab)",
             Mode::Sessions => "Sessions (session history)",
             Mode::Replay => "Replay tab",
+            Mode::Run => "Run tab (a bulk Run Command)",
+            Mode::Confirm => "Run confirmation (after :run)",
             Mode::Global => "Everywhere but shell tabs",
         }
     }
@@ -77,7 +87,7 @@ impl Mode {
 
     /// Modes where unbound printable keys are typed into an input.
     pub fn is_text_input(self) -> bool {
-        matches!(self, Mode::Filter | Mode::Palette)
+        matches!(self, Mode::Filter | Mode::Palette | Mode::Confirm)
     }
 }
 

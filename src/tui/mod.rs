@@ -111,6 +111,13 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
         replays: Default::default(),
         next_replay: 0,
         export_dir: None,
+        runs: tasks::RunLinks {
+            policy: crate::run::GuardPolicy {
+                threshold: config.run.confirm_threshold.unwrap_or(10),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     };
     let mut app = App::new(state, keymap, theme, services);
     app.sync_scope();

@@ -307,3 +307,114 @@ pub fn export_cast(
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path.display().to_string())
 }
+/// What the app keeps of its bulk runs besides their tabs: the guard's policy and each running
+/// run's control channel (cancel).
+#[derive(Debug, Default)]
+pub struct RunLinks {
+    pub policy: crate::run::GuardPolicy,
+    pub controls: std::collections::HashMap<u64, UnboundedSender<crate::run::Control>>,
+    pub next: u64,
+}
+
+/// Runs an accepted plan: `run::execute` in a task, each `RunEvent` reported as an action, the
+/// audit line written once every SendCommand is out (as `fleetdeck run` does), and the report
+/// at the end. Returns the channel that cancels it.
+pub fn spawn_run(
+    tx: UnboundedSender<Action>,
+    run: u64,
+    plan: crate::run::Plan,
+    clients: Vec<Clients>,
+    confirmation: String,
+) -> UnboundedSender<crate::run::Control> {
+    use crate::run::{self as bulk, RunEvent};
+    let (control, control_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let started = chrono::Utc::now();
+        // Who is asking, for the audit line: looked up beside the run, never before it.
+        let who = {
+            let first = plan.sends.first();
+            let c = clients
+                .iter()
+                .find(|c| {
+                    first.is_some_and(|s| {
+                        c.target.profile_label() == s.profile && c.target.region == s.region
+                    })
+                })
+                .or(clients.first())
+                .cloned();
+            tokio::spawn(async move {
+                match c {
+                    Some(c) => bulk::audit::caller_identity(&c).await,
+                    None => ("unknown".into(), "none".into()),
+                }
+            })
+        };
+        let (events, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let poll = bulk::PollOptions::default();
+        let work = bulk::execute(&plan, &clients, &poll, &events, control_rx);
+        tokio::pin!(work);
+        let mut sent = Vec::new();
+        let mut who = Some(who);
+        let forward = |event: RunEvent, sent: &mut Vec<bulk::SentCommand>| {
+            if let RunEvent::Sent(s) = &event {
+                sent.push(s.clone());
+            }
+            let _ = tx.send(Action::RunReported { run, event });
+        };
+        let report = loop {
+            tokio::select! {
+                report = &mut work => break report,
+                Some(event) = events_rx.recv() => {
+                    forward(event, &mut sent);
+                    if sent.len() == plan.sends.len() && let Some(who) = who.take() {
+                        spawn_audit(&tx, run, &plan, sent.clone(), started, who, &confirmation);
+                    }
+                }
+            }
+        };
+        while let Ok(event) = events_rx.try_recv() {
+            forward(event, &mut sent);
+        }
+        if let Some(who) = who.take() {
+            spawn_audit(
+                &tx,
+                run,
+                &plan,
+                report.sends.clone(),
+                started,
+                who,
+                &confirmation,
+            );
+        }
+        let _ = tx.send(Action::RunFinished {
+            run,
+            report: Box::new(report),
+        });
+    });
+    control
+}
+
+/// Writes the run's audit line once the caller's identity is known, off the run's own task.
+fn spawn_audit(
+    tx: &UnboundedSender<Action>,
+    run: u64,
+    plan: &crate::run::Plan,
+    sends: Vec<crate::run::SentCommand>,
+    when: chrono::DateTime<chrono::Utc>,
+    who: tokio::task::JoinHandle<(String, String)>,
+    confirmation: &str,
+) {
+    let (tx, plan, confirmation) = (tx.clone(), plan.clone(), confirmation.to_owned());
+    tokio::spawn(async move {
+        let who = who
+            .await
+            .unwrap_or_else(|_| ("unknown".into(), "none".into()));
+        let record = crate::run::AuditRecord::new(&plan, &sends, when, who, &confirmation);
+        if let Err(e) = crate::run::audit::write(&record) {
+            let _ = tx.send(Action::RunReported {
+                run,
+                event: crate::run::RunEvent::Note(format!("audit log: {e}")),
+            });
+        }
+    });
+}

@@ -1086,3 +1086,4 @@ mod sessions {
         assert!(a.state.replays.is_empty());
     }
 }
+mod run;

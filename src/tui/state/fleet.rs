@@ -42,6 +42,9 @@ pub struct FleetState {
     counts: HealthCounts,
     /// How the last search ran: for tests and the benchmark to see narrowing happen.
     pub last_search_narrowed: bool,
+    /// Hosts marked for a bulk run (space, select-all-filtered), by instance id. Marks stay
+    /// when the filter changes; `:run` targets them, or the filtered rows when there are none.
+    pub marked: std::collections::HashSet<String>,
 }
 
 impl Default for FleetState {
@@ -68,6 +71,7 @@ impl FleetState {
             viewport: 20,
             detail: false,
             last_search_narrowed: false,
+            marked: Default::default(),
         };
         s.search_all();
         s.order_rows(None);
@@ -199,6 +203,64 @@ impl FleetState {
         }
         let max_offset = self.rows.len().saturating_sub(h);
         self.offset = self.offset.min(max_offset);
+    }
+}
+
+impl FleetState {
+    /// Space: marks or unmarks the selected host.
+    pub fn toggle_mark(&mut self) -> Option<bool> {
+        let id = self.selected_instance()?.instance_id.clone();
+        if self.marked.remove(&id) {
+            Some(false)
+        } else {
+            self.marked.insert(id);
+            Some(true)
+        }
+    }
+
+    /// Marks every filtered host, or unmarks them all when they all are marked already.
+    /// Returns how many are marked now.
+    pub fn toggle_mark_filtered(&mut self) -> usize {
+        let ids: Vec<String> = self
+            .rows
+            .iter()
+            .map(|&i| self.instances[i].instance_id.clone())
+            .collect();
+        if !ids.is_empty() && ids.iter().all(|id| self.marked.contains(id)) {
+            for id in &ids {
+                self.marked.remove(id);
+            }
+        } else {
+            self.marked.extend(ids);
+        }
+        self.marked.len()
+    }
+
+    pub fn is_marked(&self, instance_id: &str) -> bool {
+        self.marked.contains(instance_id)
+    }
+
+    /// What `:run` targets: the marked hosts (in table order first, then any not shown), else
+    /// the filtered rows.
+    pub fn run_targets(&self) -> Vec<String> {
+        let shown = self.rows.iter().map(|&i| &self.instances[i].instance_id);
+        if self.marked.is_empty() {
+            return shown.cloned().collect();
+        }
+        let mut ids: Vec<String> = shown
+            .filter(|id| self.marked.contains(*id))
+            .cloned()
+            .collect();
+        let listed: std::collections::HashSet<&String> = ids.iter().collect();
+        let mut hidden: Vec<String> = self
+            .marked
+            .iter()
+            .filter(|id| !listed.contains(id))
+            .cloned()
+            .collect();
+        hidden.sort();
+        ids.extend(hidden);
+        ids
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod fleet;
 pub mod palette;
 pub mod replay;
+pub mod run;
 pub mod sessions;
 pub mod shell;
 pub mod tabs;
@@ -17,6 +18,7 @@ use super::keymap::{Key, Mode};
 pub use fleet::{FleetState, Sort};
 pub use palette::{PaletteContext, PaletteState};
 pub use replay::ReplayTab;
+pub use run::{RunConfirm, RunTab};
 pub use sessions::SessionsState;
 pub use shell::ShellTab;
 pub use tabs::{Tab, TabKind, TabStatus, TabsState};
@@ -24,8 +26,12 @@ pub use tabs::{Tab, TabKind, TabStatus, TabsState};
 /// Layers above the tabs; the top one gets keys first and Esc closes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     Palette(PaletteState),
+    /// The plan of a bulk run, before anything is sent.
+    RunConfirm(Box<RunConfirm>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +87,8 @@ pub struct AppState {
     pub sessions: SessionsState,
     /// Replay tabs by id (`TabKind::Replay(id)`).
     pub replays: BTreeMap<u64, ReplayTab>,
+    /// Run tabs by id (`TabKind::Run(id)`).
+    pub runs: BTreeMap<u64, RunTab>,
     pub overlays: Vec<Overlay>,
     pub message: Option<Message>,
     pub refresh: RefreshState,
@@ -106,6 +114,7 @@ impl AppState {
             shells: BTreeMap::new(),
             sessions: SessionsState::default(),
             replays: BTreeMap::new(),
+            runs: BTreeMap::new(),
             overlays: Vec::new(),
             message: None,
             refresh: RefreshState::default(),
@@ -132,6 +141,7 @@ impl AppState {
         match self.overlays.last() {
             Some(Overlay::Help { .. }) => Mode::Help,
             Some(Overlay::Palette(_)) => Mode::Palette,
+            Some(Overlay::RunConfirm(_)) => Mode::Confirm,
             None => match self.active_shell() {
                 Some(shell) if shell.scrolling => Mode::Scroll,
                 Some(_) => Mode::Shell,
@@ -146,6 +156,7 @@ impl AppState {
                     Some(r) if r.searching => Mode::Filter,
                     _ => Mode::Replay,
                 },
+                None if self.active_run().is_some() => Mode::Run,
                 None if self.fleet.editing => Mode::Filter,
                 None => Mode::Fleet,
             },
@@ -174,6 +185,15 @@ impl AppState {
         self.tabs
             .active_replay()
             .and_then(|id| self.replays.get_mut(&id))
+    }
+
+    /// The focused run tab, if the active tab is one.
+    pub fn active_run(&self) -> Option<&RunTab> {
+        self.tabs.active_run().and_then(|id| self.runs.get(&id))
+    }
+
+    pub fn active_run_mut(&mut self) -> Option<&mut RunTab> {
+        self.tabs.active_run().and_then(|id| self.runs.get_mut(&id))
     }
 
     pub fn top_overlay(&self) -> Option<&Overlay> {

@@ -16,6 +16,11 @@ pub const PALETTE_COMMANDS: &[(&str, &str, &str)] = &[
     ),
     ("theme", "NAME", "Switch the colour theme"),
     ("sort", "COLUMN | reverse", "Sort the fleet by a column"),
+    (
+        "run",
+        "COMMAND",
+        "Run a shell command on the marked hosts (else the filtered ones), after a confirmation",
+    ),
     ("refresh", "", "Refresh the inventory now"),
     (
         "sessions",
@@ -182,6 +187,14 @@ pub fn parse_command(line: &str) -> Result<Action, String> {
                 column_names()
             )),
         },
+        "run" => {
+            let script = line.trim_start()[command.len()..].trim();
+            if script.is_empty() {
+                Err(":run needs a command, e.g. :run uptime".into())
+            } else {
+                Ok(Action::RunCommand(script.to_owned()))
+            }
+        }
         "refresh" | "r" => no_args(Action::Refresh),
         "sessions" | "history" => no_args(Action::OpenSessions),
         "help" | "h" => no_args(Action::ShowHelp),

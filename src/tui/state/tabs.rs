@@ -11,6 +11,8 @@ pub enum TabKind {
     Sessions,
     /// A session's log played back; its state is `AppState::replays[id]`.
     Replay(u64),
+    /// A bulk run; its state is `AppState::runs[id]`.
+    Run(u64),
 }
 
 /// A tab's status, shown beside its title.
@@ -104,6 +106,14 @@ impl TabsState {
         }
     }
 
+    /// The run tab's id, if the active tab is one.
+    pub fn active_run(&self) -> Option<u64> {
+        match self.tabs[self.active].kind {
+            TabKind::Run(id) => Some(id),
+            _ => None,
+        }
+    }
+
     pub fn fleet_mut(&mut self) -> &mut Tab {
         &mut self.tabs[0]
     }
@@ -113,6 +123,12 @@ impl TabsState {
         self.tabs.push(tab);
         self.active = self.tabs.len() - 1;
         self.active
+    }
+
+    pub fn set_status(&mut self, index: usize, status: TabStatus) {
+        if let Some(tab) = self.tabs.get_mut(index) {
+            tab.status = status;
+        }
     }
 
     pub fn next(&mut self) {

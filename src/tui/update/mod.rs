@@ -4,6 +4,7 @@
 
 mod fleet;
 mod input;
+mod run;
 mod sessions;
 mod shell;
 mod tasks;
@@ -105,6 +106,41 @@ impl App {
                 self.replay_action(action)
             }
             Action::OpenShell => self.open_shell(),
+            Action::ToggleMark
+            | Action::MarkAllFiltered
+            | Action::RunCommand(_)
+            | Action::RunCancel
+            | Action::RunRerunFailed
+            | Action::RunToggleOutput
+            | Action::RunReported { .. }
+            | Action::RunFinished { .. } => self.run_action(action),
+            Action::InsertChar(_)
+            | Action::InsertText(_)
+            | Action::Backspace
+            | Action::DeleteWord
+            | Action::ClearInput
+            | Action::InputAccept
+            | Action::InputCancel
+            | Action::MoveDown
+            | Action::MoveUp
+            | Action::PageDown
+            | Action::PageUp
+                if matches!(self.state.top_overlay(), Some(Overlay::RunConfirm(_))) =>
+            {
+                self.confirm_action(action)
+            }
+            Action::MoveDown
+            | Action::MoveUp
+            | Action::PageDown
+            | Action::PageUp
+            | Action::HalfPageDown
+            | Action::HalfPageUp
+            | Action::MoveTop
+            | Action::MoveBottom
+                if self.state.mode() == super::keymap::Mode::Run =>
+            {
+                self.run_movement(&action)
+            }
             Action::ShellKeys(_)
             | Action::StartScroll
             | Action::StopScroll

@@ -220,6 +220,16 @@ impl App {
                 if let TabKind::Replay(id) = tab.kind {
                     self.close_replay(id);
                 }
+
+                if let TabKind::Run(id) = tab.kind {
+                    self.state.runs.remove(&id);
+                    if self.services.runs.controls.remove(&id).is_some() {
+                        self.state.flash(
+                            Level::Warn,
+                            "tab closed; the run goes on in AWS (its command ids are in the audit log)",
+                        );
+                    }
+                }
             }
             Err(e) => self.state.flash(Level::Warn, e.to_string()),
         }

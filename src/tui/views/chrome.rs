@@ -151,6 +151,11 @@ pub fn tab_bar(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         if i == 0 {
             title.push_str(&format!(" {}", s.fleet.instances().len()));
         }
+        if let TabKind::Run(id) = tab.kind
+            && let Some(run) = s.runs.get(&id)
+        {
+            title.push_str(&format!(" · {}/{}", run.counts.done(), run.counts.total));
+        }
         match &tab.status {
             TabStatus::Busy => {
                 title.push_str(&format!(" {}", SPINNER[s.refresh.spinner % SPINNER.len()]))
@@ -210,7 +215,16 @@ pub fn filter_line(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         None if f.sort.reverse => "sort name ▼".to_owned(),
         None => "sort name ▲".to_owned(),
     };
-    let right = format!("{} of {} · {sort} ", f.rows().len(), f.instances().len());
+    let marked = if f.marked.is_empty() {
+        String::new()
+    } else {
+        format!(" · {} marked", f.marked.len())
+    };
+    let right = format!(
+        "{} of {}{marked} · {sort} ",
+        f.rows().len(),
+        f.instances().len()
+    );
     left_right(
         frame,
         area,

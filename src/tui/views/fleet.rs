@@ -190,10 +190,18 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             } else {
                 Style::default()
             };
-            Row::new(
-                cols.iter()
-                    .map(|c| cell(*c, inst, &mut hl, t, s.now, &s.tag_columns, row_style)),
-            )
+            let mark = if f.marked.is_empty() {
+                None
+            } else {
+                Some(f.is_marked(&inst.instance_id))
+            };
+            Row::new(cols.iter().map(|c| {
+                let cell = cell(*c, inst, &mut hl, t, s.now, &s.tag_columns, row_style);
+                match (c, mark) {
+                    (Col::Name, Some(marked)) => marked_name(inst, marked, &mut hl, t, row_style),
+                    _ => cell,
+                }
+            }))
             .style(row_style)
         });
     let widths: Vec<Constraint> = cols
@@ -207,6 +215,25 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         Table::new(rows, widths).header(header).column_spacing(1),
         area,
     );
+}
+
+/// The name cell while some hosts are marked: a check mark before marked hosts.
+fn marked_name<'a>(
+    i: &Instance,
+    marked: bool,
+    hl: &mut Highlighter,
+    t: &Theme,
+    row: Style,
+) -> Cell<'a> {
+    let text = fit(i.display_name(), 38);
+    let pos = hl.positions(&text);
+    let mut spans = vec![if marked {
+        Span::styled("✓ ", row.patch(fg_only(t, Role::Accent)))
+    } else {
+        Span::styled("  ", row)
+    }];
+    spans.extend(highlighted(&text, &pos, row, t.style(Role::Match)));
+    Cell::from(Line::from(spans))
 }
 
 fn cell<'a>(

@@ -20,6 +20,8 @@ pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
         Mode::Help,
         Mode::Shell,
         Mode::Scroll,
+        Mode::Run,
+        Mode::Confirm,
     ] {
         lines.push(Line::from(Span::styled(
             mode.title().to_owned(),

@@ -7,6 +7,7 @@ mod fleet;
 mod help;
 pub mod layout;
 mod palette;
+mod run;
 mod sessions;
 mod shell;
 
@@ -72,6 +73,17 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap)
         overlays(frame, area, &ctx);
         return;
     }
+
+    if let Some(r) = state.active_run() {
+        let areas = layout::shell_areas(area);
+        chrome::header(frame, areas.header, &ctx);
+        chrome::tab_bar(frame, areas.tabs, &ctx);
+        run::tab(frame, areas.terminal, r, &ctx);
+        chrome::hints(frame, areas.hints, &ctx);
+        chrome::message(frame, areas.message, &ctx);
+        overlays(frame, area, &ctx);
+        return;
+    }
     let areas = layout::areas(area, state.fleet.detail);
     chrome::header(frame, areas.header, &ctx);
     chrome::tab_bar(frame, areas.tabs, &ctx);
@@ -90,6 +102,7 @@ fn overlays(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         match overlay {
             Overlay::Help { scroll } => help::overlay(frame, area, *scroll, ctx),
             Overlay::Palette(p) => palette::overlay(frame, area, p, ctx),
+            Overlay::RunConfirm(c) => run::confirm(frame, area, c, ctx),
         }
     }
 }
