@@ -20,7 +20,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(env: &Env, width: u16, height: u16) -> Tmux {
-        let socket = format!("fleetdeck-test-{}-{}", std::process::id(), width);
+        // One tmux server per test: tests run in parallel and may share a size.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("fleetdeck-test-{}-{n}-{width}", std::process::id());
         let tmux = |args: &[&str]| {
             let mut cmd = Command::new("tmux");
             cmd.args(["-f", "/dev/null", "-L", &socket]).args(args);
