@@ -5,6 +5,7 @@ pub mod message;
 pub mod payloads;
 pub mod reliable;
 pub mod session;
+pub mod smux;
 pub mod ws;
 
 pub use message::{ClientMessage, DecodeError, PayloadType};
