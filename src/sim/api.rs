@@ -124,6 +124,15 @@ impl<'a> JsonInput<'a> {
         }
     }
 
+    /// A JSON object member, such as StartSession's Parameters.
+    pub(crate) fn object(&self, key: &str) -> Result<Option<&'a Map<String, Value>>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(o)),
+            Some(_) => Err(wrong_type(key, "map")),
+        }
+    }
+
     /// A list of strings, such as filter values.
     pub(crate) fn strings(&self, key: &str) -> Result<Option<Vec<&'a str>>, ApiError> {
         let Some(items) = self.array(key)? else {
