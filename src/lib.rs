@@ -12,3 +12,4 @@ pub mod output;
 pub mod search;
 pub mod sim;
 pub mod terminal;
+pub mod tunnel;

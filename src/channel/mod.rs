@@ -3,6 +3,7 @@
 
 pub mod message;
 pub mod payloads;
+pub mod port;
 pub mod reliable;
 pub mod session;
 pub mod smux;

@@ -58,6 +58,7 @@ pub enum ChannelError {
 #[derive(Debug)]
 enum Command {
     Input(Bytes),
+    Flag(u32),
     Resize(Size),
     Terminate,
 }
@@ -83,6 +84,11 @@ impl SessionHandle {
         let _ = self.commands.send(Command::Resize(size));
     }
 
+    /// A Flag message (ssm-protocol.md §7: DisconnectToPort, TerminateSession).
+    pub fn send_flag(&self, flag: u32) {
+        let _ = self.commands.send(Command::Flag(flag));
+    }
+
     /// Ends the session (TerminateSession); a `Closed` state event follows.
     pub fn terminate(&self) {
         let _ = self.commands.send(Command::Terminate);
@@ -105,6 +111,30 @@ impl ShellSession {
         target: &str,
         size: Size,
     ) -> Result<(SessionHandle, mpsc::Receiver<SessionEvent>), ChannelError> {
+        let (handle, events) = open(clients, target, None, Vec::new(), None).await?;
+        let _ = handle.commands.send(Command::Resize(size));
+        Ok((handle, events))
+    }
+}
+
+/// What a port session adds to the shell machinery: its data source (raw bytes, ≤ 1024 per
+/// message, held until the handshake completes), and where the handshake and flags go.
+pub(crate) struct PortHooks {
+    pub data: mpsc::Receiver<Bytes>,
+    pub handshake: mpsc::UnboundedSender<HandshakeRequest>,
+    pub flags: mpsc::UnboundedSender<u32>,
+}
+
+/// Starts a session of `document` (the shell when `None`) with its Parameters; the task, its
+/// reconnects and the event stream are the same for every kind.
+pub(crate) async fn open(
+    clients: &Clients,
+    target: &str,
+    document: Option<&str>,
+    parameters: Vec<(String, Vec<String>)>,
+    port: Option<PortHooks>,
+) -> Result<(SessionHandle, mpsc::Receiver<SessionEvent>), ChannelError> {
+    {
         let (events_tx, events) = mpsc::channel(256);
         let _ = events_tx
             .send(SessionEvent::State(SessionState::Connecting))
@@ -113,6 +143,8 @@ impl ShellSession {
             .ssm
             .start_session()
             .target(target)
+            .set_document_name(document.map(str::to_string))
+            .set_parameters((!parameters.is_empty()).then(|| parameters.into_iter().collect()))
             .send()
             .await
             .map_err(|e| {
@@ -127,6 +159,14 @@ impl ShellSession {
         let url = Secret::new(out.stream_url().unwrap_or_default());
         let token = Secret::new(out.token_value().unwrap_or_default());
         let signer = signer(clients).await;
+        let (data, hooks) = match port {
+            Some(PortHooks {
+                data,
+                handshake,
+                flags,
+            }) => (Some(data), Some((handshake, flags))),
+            None => (None, None),
+        };
         let mut task = Task {
             ssm: clients.ssm.clone(),
             target: clients.target.clone(),
@@ -137,6 +177,8 @@ impl ShellSession {
             reliable: Reliable::new(Role::Client),
             events: events_tx,
             held_input: VecDeque::new(),
+            ready: hooks.is_none(),
+            hooks,
         };
         let ws = match task.dial(&token).await {
             Ok(ws) => ws,
@@ -149,8 +191,7 @@ impl ShellSession {
             },
         };
         let (commands, rx) = mpsc::unbounded_channel();
-        let _ = commands.send(Command::Resize(size));
-        tokio::spawn(task.run(ws, rx));
+        tokio::spawn(task.run(ws, rx, data));
         Ok((
             SessionHandle {
                 session_id,
@@ -190,6 +231,23 @@ struct Task {
     reliable: Reliable,
     events: mpsc::Sender<SessionEvent>,
     held_input: VecDeque<(PayloadType, Bytes)>,
+    /// Port sessions: the data source waits for HandshakeComplete.
+    ready: bool,
+    hooks: Option<(
+        mpsc::UnboundedSender<HandshakeRequest>,
+        mpsc::UnboundedSender<u32>,
+    )>,
+}
+
+/// Outgoing port data stops while this many messages wait for acks (the plugin's buffer holds
+/// 10,000 and evicts the oldest when full).
+const DATA_WINDOW: usize = 2048;
+
+async fn next_data(data: &mut Option<mpsc::Receiver<Bytes>>) -> Option<Bytes> {
+    match data {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Task {
@@ -269,10 +327,15 @@ impl Task {
         None
     }
 
-    async fn run(mut self, mut ws: Ws, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(
+        mut self,
+        mut ws: Ws,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut data: Option<mpsc::Receiver<Bytes>>,
+    ) {
         self.state(SessionState::Live).await;
         loop {
-            match self.pump(&mut ws, &mut commands).await {
+            match self.pump(&mut ws, &mut commands, &mut data).await {
                 Ended::Closed(reason) => {
                     let _ = ws.close(None).await;
                     self.state(SessionState::Closed { reason }).await;
@@ -329,6 +392,7 @@ impl Task {
         &mut self,
         ws: &mut Ws,
         commands: &mut mpsc::UnboundedReceiver<Command>,
+        data: &mut Option<mpsc::Receiver<Bytes>>,
     ) -> Ended {
         let mut scan = tokio::time::interval(RESEND_SCAN);
         scan.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -343,7 +407,26 @@ impl Task {
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Ended::Dropped,
                     Some(Ok(_)) => {}
                 },
+                chunk = next_data(data), if self.ready
+                    && self.reliable.unacked() < DATA_WINDOW
+                    && self.held_input.is_empty() => match chunk {
+                    Some(bytes) => {
+                        for piece in bytes.chunks(MAX_PAYLOAD) {
+                            let piece = Bytes::copy_from_slice(piece);
+                            if !self.send_stream(ws, PayloadType::Output, piece).await {
+                                return Ended::Dropped;
+                            }
+                        }
+                    }
+                    None => *data = None,
+                },
                 command = commands.recv() => match command {
+                    Some(Command::Flag(code)) => {
+                        let payload = Bytes::copy_from_slice(&code.to_be_bytes());
+                        if !self.send_stream(ws, PayloadType::Flag, payload).await {
+                            return Ended::Dropped;
+                        }
+                    }
                     Some(Command::Input(bytes)) => {
                         for chunk in input_chunks(&bytes) {
                             if !self.send_stream(ws, PayloadType::Output, chunk).await {
@@ -405,7 +488,19 @@ impl Task {
                 PayloadType::Output | PayloadType::StdErr | PayloadType::ExitCode => {
                     let _ = self.events.send(SessionEvent::Output(m.payload)).await;
                 }
+                PayloadType::Flag => {
+                    if let (Some((_, flags)), Some(code)) = (&self.hooks, m.payload.get(..4)) {
+                        let _ =
+                            flags.send(u32::from_be_bytes([code[0], code[1], code[2], code[3]]));
+                    }
+                }
                 PayloadType::HandshakeRequest => {
+                    if let (Some((handshake, _)), Ok(request)) = (
+                        &self.hooks,
+                        serde_json::from_slice::<HandshakeRequest>(&m.payload),
+                    ) {
+                        let _ = handshake.send(request);
+                    }
                     // Buffered by the reliability layer even when the send fails: resent later.
                     if let Some(reply) = handshake_response(&m.payload)
                         && !self
@@ -416,6 +511,7 @@ impl Task {
                     }
                 }
                 PayloadType::HandshakeComplete => {
+                    self.ready = true;
                     if let Ok(done) = serde_json::from_slice::<HandshakeComplete>(&m.payload)
                         && !done.customer_message.is_empty()
                     {
