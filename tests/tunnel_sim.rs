@@ -97,7 +97,9 @@ async fn byte_server() -> SocketAddr {
 
 /// GET through `addr`; returns the body's SHA-256.
 async fn get(addr: SocketAddr, seed: u32, len: usize) -> Vec<u8> {
-    let mut tcp = TcpStream::connect(addr).await.expect("connect to the tunnel");
+    let mut tcp = TcpStream::connect(addr)
+        .await
+        .expect("connect to the tunnel");
     let req = format!("GET /{seed}/{len} HTTP/1.1\r\nHost: x\r\n\r\n");
     tcp.write_all(req.as_bytes()).await.expect("send request");
     let mut all = Vec::new();
@@ -132,16 +134,20 @@ async fn many(addr: SocketAddr, n: u32, len: usize) -> Duration {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for seed in 0..n {
-        tasks.push(tokio::spawn(async move {
-            (seed, get(addr, seed, len).await)
-        }));
+        tasks.push(tokio::spawn(
+            async move { (seed, get(addr, seed, len).await) },
+        ));
     }
     for t in tasks {
         let (seed, digest) = tokio::time::timeout(Duration::from_secs(240), t)
             .await
             .expect("transfers finish in time")
             .expect("transfer task");
-        assert_eq!(digest, Sha256::digest(content(seed, len)).to_vec(), "seed {seed}");
+        assert_eq!(
+            digest,
+            Sha256::digest(content(seed, len)).to_vec(),
+            "seed {seed}"
+        );
     }
     started.elapsed()
 }
@@ -151,15 +157,19 @@ async fn sixteen_connections_of_5_mb_through_a_tunnel_to_the_instance() {
     let sim = sim("").await;
     let clients = clients(&sim).await;
     let server = byte_server().await;
-    let (tunnel, mut states) =
-        Tunnel::start(clients, TunnelSpec::new(online(&sim), server.port()))
-            .await
-            .expect("tunnel starts");
+    let (tunnel, mut states) = Tunnel::start(clients, TunnelSpec::new(online(&sim), server.port()))
+        .await
+        .expect("tunnel starts");
     assert!(tunnel.local_addr().ip().is_loopback());
     wait_state(&mut states, TunnelState::Listening).await;
-    let direct = many(server, 16, 5 * MB).await;
-    let through = many(tunnel.local_addr(), 16, 5 * MB).await;
-    let mb = 16.0 * 5.0;
+    let size = std::env::var("TUNNEL_TEST_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5usize)
+        * MB;
+    let direct = many(server, 16, size).await;
+    let through = many(tunnel.local_addr(), 16, size).await;
+    let mb = 16.0 * size as f64 / MB as f64;
     eprintln!(
         "16 × 5 MB: direct {:.1} MB/s, tunnel {:.1} MB/s",
         mb / direct.as_secs_f64(),
@@ -167,7 +177,10 @@ async fn sixteen_connections_of_5_mb_through_a_tunnel_to_the_instance() {
     );
     let stats = tunnel.stats();
     assert_eq!(stats.connections_total, 16);
-    assert_eq!(stats.bytes_in, 16 * (5 * MB as u64 + 40));
+    assert_eq!(
+        stats.bytes_in,
+        16 * (size as u64 + 37 + (size.to_string().len() as u64))
+    );
     tunnel.close();
 }
 
@@ -191,7 +204,9 @@ async fn remote_host_tunnel_and_a_closed_port_closes_cleanly() {
             .await
             .expect("tunnel");
     wait_state(&mut dead_states, TunnelState::Listening).await;
-    let mut tcp = TcpStream::connect(dead.local_addr()).await.expect("connect");
+    let mut tcp = TcpStream::connect(dead.local_addr())
+        .await
+        .expect("connect");
     let mut buf = Vec::new();
     let n = tokio::time::timeout(Duration::from_secs(20), tcp.read_to_end(&mut buf))
         .await
@@ -215,10 +230,9 @@ async fn tunnel_recovers_from_websocket_drops() {
     let sim = sim("ws-drop=2s").await;
     let clients = clients(&sim).await;
     let server = byte_server().await;
-    let (tunnel, mut states) =
-        Tunnel::start(clients, TunnelSpec::new(online(&sim), server.port()))
-            .await
-            .expect("tunnel");
+    let (tunnel, mut states) = Tunnel::start(clients, TunnelSpec::new(online(&sim), server.port()))
+        .await
+        .expect("tunnel");
     wait_state(&mut states, TunnelState::Listening).await;
     // Transfers long enough to span drops.
     many(tunnel.local_addr(), 4, 4 * MB).await;

@@ -6,6 +6,7 @@ mod list;
 mod sim;
 
 mod targets;
+mod tunnel;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +49,10 @@ pub enum Command {
     List(ListArgs),
     /// A shell session on one instance in the current terminal.
     Connect(ConnectArgs),
+    /// Forward a local port through an instance (to it, or to a host it reaches).
+    Tunnel(tunnel::TunnelArgs),
+    /// Bridge stdin/stdout to a port on an instance: ssh's ProxyCommand.
+    Proxy(tunnel::ProxyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -177,5 +182,7 @@ async fn run(cli: Cli) -> CliResult {
         Some(Command::Sim(args)) => sim::serve(&cli, args).await,
         Some(Command::List(args)) => list::run(&cli, args).await,
         Some(Command::Connect(args)) => connect::run(&cli, args).await,
+        Some(Command::Tunnel(args)) => tunnel::run(&cli, args).await,
+        Some(Command::Proxy(args)) => tunnel::proxy(&cli, args).await,
     }
 }
