@@ -412,7 +412,7 @@ mod tests {
 
     #[tokio::test]
     async fn dial_refuses_non_loopback() {
-        let e = dial("192.0.2.1", 80).await.unwrap_err();
+        let e = dial("192.0.2.1", 80).await.expect_err("non-loopback is refused");
         assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
     }
 }
