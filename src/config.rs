@@ -1,5 +1,7 @@
-//! `config.toml`: default profiles, regions and endpoint. Errors name the file and line.
+//! `config.toml`: default profiles, regions and endpoint, the console's tag columns, theme and key
+//! overrides. Errors name the file and line.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -17,6 +19,110 @@ pub struct Config {
     pub endpoint_url: Option<String>,
     #[serde(default)]
     pub list: ListConfig,
+    #[serde(default)]
+    pub tui: TuiConfig,
+    #[serde(default)]
+    pub theme: ThemeConfig,
+    /// Key bindings that replace or add to the defaults, binding by binding, per mode.
+    #[serde(default)]
+    pub keymap: KeymapSpec,
+    /// The file this was read from (`None`: defaults, no file).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+    #[serde(default)]
+    pub run: RunConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TuiConfig {
+    /// Tag keys shown as extra columns of the fleet table (default: `list.tag_columns`).
+    #[serde(default)]
+    pub tag_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeConfig {
+    /// A built-in theme (dark, light, high-contrast) or `themes/NAME.toml` beside config.toml.
+    pub name: Option<String>,
+    /// Single roles overridden on top of the theme, e.g. `health_lost = { fg = "magenta" }`.
+    #[serde(default)]
+    pub roles: toml::Table,
+}
+
+/// Mode name (`global`, `fleet`, `filter`, `palette`, `help`) to its bindings.
+pub type KeymapSpec = BTreeMap<String, Vec<KeyBindingSpec>>;
+
+/// One key binding as written: `{ on = "j", run = "fleet.down", desc = "Next host" }`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyBindingSpec {
+    /// A key (`"j"`, `"<C-d>"`, `"<Enter>"`) or a chord (`["g", "t"]`).
+    pub on: KeySeqSpec,
+    /// The command: `fleet.down`, `tab.goto 3`, `noop` to unbind.
+    pub run: String,
+    pub desc: Option<String>,
+    /// 1-based line in the file it came from (filled in after parsing, for error messages).
+    #[serde(skip)]
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum KeySeqSpec {
+    One(String),
+    Chord(Vec<String>),
+}
+
+impl KeySeqSpec {
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            KeySeqSpec::One(k) => vec![k.as_str()],
+            KeySeqSpec::Chord(ks) => ks.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// The same shape as [`KeymapSpec`] while parsing, with spans to turn into lines.
+type SpannedKeymap = BTreeMap<String, Vec<toml::Spanned<KeyBindingSpec>>>;
+
+#[derive(Deserialize)]
+struct KeymapOnly {
+    #[serde(default)]
+    keymap: SpannedKeymap,
+}
+
+fn with_lines(text: &str, spanned: SpannedKeymap) -> KeymapSpec {
+    spanned
+        .into_iter()
+        .map(|(mode, bindings)| {
+            let bindings = bindings
+                .into_iter()
+                .map(|b| {
+                    let line = line_and_column(text, b.span().start).0;
+                    let mut b = b.into_inner();
+                    b.line = line;
+                    b
+                })
+                .collect();
+            (mode, bindings)
+        })
+        .collect()
+}
+
+/// Parses a keymap file whose top level is `mode = [ { on, run, desc }, … ]` (the built-in
+/// `keymap.toml`); errors name `path` and the line.
+pub fn parse_keymap(text: &str, path: &Path) -> Result<KeymapSpec, ConfigError> {
+    let spanned: SpannedKeymap = toml::from_str(text).map_err(|e| syntax_error(text, path, &e))?;
+    Ok(with_lines(text, spanned))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Bulk runs on more hosts than this need the count typed (default 10).
+    pub confirm_threshold: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -71,23 +177,40 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|span| line_and_column(text, span.start))
-                .unwrap_or((1, 1));
-            ConfigError::Syntax {
-                path: path.to_owned(),
-                line,
-                column,
-                message: e.message().trim().to_owned(),
-            }
-        })
+        let mut config: Config = toml::from_str(text).map_err(|e| syntax_error(text, path, &e))?;
+        // Second pass over the same text for the keymap's line numbers (the typed pass above
+        // already validated it).
+        let spanned: KeymapOnly = toml::from_str(text).map_err(|e| syntax_error(text, path, &e))?;
+        config.keymap = with_lines(text, spanned.keymap);
+        config.path = Some(path.to_owned());
+        Ok(config)
+    }
+
+    /// Tag columns for the console: its own list, else the `list` command's.
+    pub fn tui_tag_columns(&self) -> &[String] {
+        if self.tui.tag_columns.is_empty() {
+            &self.list.tag_columns
+        } else {
+            &self.tui.tag_columns
+        }
+    }
+}
+
+fn syntax_error(text: &str, path: &Path, e: &toml::de::Error) -> ConfigError {
+    let (line, column) = e
+        .span()
+        .map(|span| line_and_column(text, span.start))
+        .unwrap_or((1, 1));
+    ConfigError::Syntax {
+        path: path.to_owned(),
+        line,
+        column,
+        message: e.message().trim().to_owned(),
     }
 }
 
 /// 1-based line and column of a byte offset.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -119,6 +242,29 @@ mod tests {
         .expect_err("bare word is not a string");
         let msg = err.to_string();
         assert!(msg.starts_with("c.toml:2:"), "{msg}");
+    }
+
+    #[test]
+    fn keymap_overrides_keep_their_lines() {
+        let c = Config::parse(
+            "[keymap]\nfleet = [\n  { on = \"x\", run = \"quit\" },\n  { on = [\"g\", \"x\"], run = \"help\", desc = \"d\" },\n]\n",
+            Path::new("c.toml"),
+        )
+        .expect("valid keymap");
+        let fleet = &c.keymap["fleet"];
+        assert_eq!(fleet[0].line, 3);
+        assert_eq!(fleet[1].line, 4);
+        assert_eq!(fleet[1].on.keys(), ["g", "x"]);
+    }
+
+    #[test]
+    fn keymap_unknown_field_names_line() {
+        let err = Config::parse(
+            "[keymap]\nfleet = [\n  { on = \"x\", runn = \"quit\" },\n]\n",
+            Path::new("c.toml"),
+        )
+        .expect_err("typo");
+        assert!(err.to_string().starts_with("c.toml:3:"), "{err}");
     }
 
     #[test]

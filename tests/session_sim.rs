@@ -107,7 +107,13 @@ impl Term {
                 }
                 Ok(Some(SessionEvent::State(_))) => {}
                 Ok(None) => {
-                    assert!(done(self), "session events ended before {what}");
+                    let tail: String = self.text().chars().rev().take(400).collect();
+                    let tail: String = tail.chars().rev().collect();
+                    assert!(
+                        done(self),
+                        "session events ended before {what} (closed: {:?}); screen ends with:\n{tail}",
+                        self.closed
+                    );
                     return;
                 }
                 Err(_) => {

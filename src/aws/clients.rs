@@ -107,6 +107,8 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// Caller identity for the audit log.
+    pub sts: aws_sdk_sts::Client,
     pub stats: Arc<CallStats>,
     /// The credentials the clients sign with; the data channel signs its WebSocket upgrade too.
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
@@ -170,11 +172,17 @@ impl Clients {
                 .interceptor(counter)
                 .build(),
         );
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&shared)
+                .interceptor(CountAttempts(stats.clone()))
+                .build(),
+        );
         Clients {
             target,
             ec2,
             ssm,
             logs,
+            sts,
             stats,
             credentials: shared.credentials_provider(),
             endpoint_url: options.endpoint_url.clone(),

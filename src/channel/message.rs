@@ -175,6 +175,16 @@ impl ClientMessage {
     /// Decodes and validates a frame as the plugin does: flow-control messages are taken as they
     /// are; others need a type, a date and (when they carry a payload) a matching digest.
     pub fn decode(frame: &[u8]) -> Result<ClientMessage, DecodeError> {
+        Self::decode_checked(frame, true)
+    }
+
+    /// Decodes as the SSM agent does: every check but the payload digest, which the agent never
+    /// verifies (ssm-protocol.md §3). Some clients in the wild send digests the agent ignores.
+    pub fn decode_as_agent(frame: &[u8]) -> Result<ClientMessage, DecodeError> {
+        Self::decode_checked(frame, false)
+    }
+
+    fn decode_checked(frame: &[u8], check_digest: bool) -> Result<ClientMessage, DecodeError> {
         if frame.len() > MAX_FRAME {
             return Err(DecodeError::TooLarge(frame.len()));
         }
@@ -221,7 +231,10 @@ impl ClientMessage {
             if message.created_date == 0 {
                 return Err(DecodeError::NoDate);
             }
-            if payload_length != 0 && Sha256::digest(payload).as_slice() != &frame[80..112] {
+            if check_digest
+                && payload_length != 0
+                && Sha256::digest(payload).as_slice() != &frame[80..112]
+            {
                 return Err(DecodeError::BadDigest);
             }
         }

@@ -2,7 +2,12 @@
 //! (0 success, 2 usage error, 1 anything else, with one sentence on stderr saying what to do).
 
 mod connect;
+mod console;
+mod doctor;
 mod list;
+mod replay;
+mod run;
+mod sessions;
 mod sim;
 
 mod targets;
@@ -49,10 +54,65 @@ pub enum Command {
     List(ListArgs),
     /// A shell session on one instance in the current terminal.
     Connect(ConnectArgs),
+    /// Run a command on many hosts with SSM Run Command: plan, confirm, live progress, grouped output
+    Run(run::RunArgs),
+    /// Say why an instance can or cannot take a session, step by step (exit 0 if it can)
+    Doctor(DoctorArgs),
+    /// Session Manager sessions: who, on which host, when, whether they were logged
+    Sessions(SessionsArgs),
+    /// Play a past session from its CloudWatch log, or export it (--cast, --text)
+    Replay(ReplayArgs),
     /// Forward a local port through an instance (to it, or to a host it reaches).
     Tunnel(tunnel::TunnelArgs),
     /// Bridge stdin/stdout to a port on an instance: ssh's ProxyCommand.
     Proxy(tunnel::ProxyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// An instance id, a Name, or a query matching exactly one instance
+    #[arg(value_name = "TARGET", required = true)]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Only active or only past sessions (default: both)
+    #[arg(long, value_enum)]
+    pub state: Option<crate::replay::SessionState>,
+    /// Only sessions on this instance id
+    #[arg(long, value_name = "ID")]
+    pub target: Option<String>,
+    /// Only sessions of this owner: an ARN, or part of one (a user name)
+    #[arg(long, value_name = "WHO")]
+    pub owner: Option<String>,
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[arg(value_name = "SESSION_ID")]
+    pub session_id: String,
+    /// Playback speed (2 = twice as fast)
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub speed: f64,
+    /// Write an asciicast v2 file (asciinema play FILE) instead of playing
+    #[arg(long, value_name = "FILE")]
+    pub cast: Option<PathBuf>,
+    /// Write the output as plain text, control sequences removed, instead of playing
+    #[arg(long, value_name = "FILE")]
+    pub text: Option<PathBuf>,
+    /// Log group to read when the session's history does not name one
+    #[arg(long, value_name = "GROUP")]
+    pub log_group: Option<String>,
+    /// Terminal width written to the .cast header
+    #[arg(long, default_value_t = 80, hide = true)]
+    pub cols: u16,
+    /// Terminal height written to the .cast header
+    #[arg(long, default_value_t = 24, hide = true)]
+    pub rows: u16,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +139,16 @@ pub struct SimArgs {
     /// Faults to inject, e.g. "throttle=0.3,latency=20ms"
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+    /// Session logs: `plain` uploads the transcript at the end, `stream` writes JSON events
+    /// about once a second during the session (cloudWatchStreamingEnabled)
+    #[arg(long, value_enum, default_value_t = SessionLogs::Plain)]
+    pub session_logs: SessionLogs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SessionLogs {
+    Plain,
+    Stream,
 }
 
 #[derive(Debug, Args)]
@@ -174,14 +244,15 @@ fn init_tracing() {
 
 async fn run(cli: Cli) -> CliResult {
     match &cli.command {
-        None => Err(Failure::Usage(
-            "the console is not built yet: run `fleetdeck list`, `fleetdeck demo` or `fleetdeck --help`"
-                .into(),
-        )),
+        None => console::run(&cli).await,
         Some(Command::Demo(args)) => sim::demo(&cli, args).await,
         Some(Command::Sim(args)) => sim::serve(&cli, args).await,
         Some(Command::List(args)) => list::run(&cli, args).await,
         Some(Command::Connect(args)) => connect::run(&cli, args).await,
+        Some(Command::Run(args)) => run::run(&cli, args).await,
+        Some(Command::Doctor(args)) => doctor::run(&cli, args).await,
+        Some(Command::Sessions(args)) => sessions::run(&cli, args).await,
+        Some(Command::Replay(args)) => replay::run(&cli, args).await,
         Some(Command::Tunnel(args)) => tunnel::run(&cli, args).await,
         Some(Command::Proxy(args)) => tunnel::proxy(&cli, args).await,
     }

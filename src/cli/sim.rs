@@ -42,6 +42,7 @@ pub async fn serve(cli: &Cli, args: &SimArgs) -> CliResult {
     let sim = Simulator::start(options)
         .await
         .map_err(|e| Failure::Other(format!("cannot start the simulator: {e}")))?;
+    sim.set_session_log_streaming(args.session_logs == super::SessionLogs::Stream);
     let url = sim.endpoint_url();
     {
         let mut out = std::io::stdout().lock();
@@ -81,7 +82,24 @@ pub async fn demo(cli: &Cli, args: &DemoArgs) -> CliResult {
         })
         .collect();
     let stats = Arc::new(CallStats::default());
-    let clients = aws::clients::build_all(&targets, &options, stats).await;
+    let clients = aws::clients::build_all(&targets, &options, stats.clone()).await;
+    // In a terminal the demo is the console; piped, it prints the fleet and keeps serving.
+    if std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+    {
+        let config = crate::config::Config::load(cli.config.as_deref())?;
+        return crate::tui::run(crate::tui::Launch {
+            clients,
+            options,
+            stats,
+            config,
+            // The simulator's port changes every run: a disk cache would only pile up.
+            cache: None,
+            label: Some("demo".into()),
+        })
+        .await
+        .map_err(|e| Failure::Other(format!("{e:#}")));
+    }
     let inventory = aws::inventory::fetch(&clients).await;
     for problem in &inventory.problems {
         eprintln!("warning: {}", problem.error);

@@ -7,6 +7,8 @@
 
 mod matcher;
 mod query;
+mod target;
 
-pub use matcher::{FleetIndex, Hit};
+pub use matcher::{FleetIndex, Highlighter, Hit, haystack_text};
 pub use query::{FieldFilter, Query, QueryError};
+pub use target::{TargetMatch, resolve_target};

@@ -97,6 +97,17 @@ impl Query {
         self.filters.is_empty() && self.text.is_empty()
     }
 
+    /// Whether every instance this query accepts is also accepted by `previous`, so that
+    /// searching within `previous`'s hits is enough (the query only grew as the user typed).
+    /// Conservative: same field filters, and fuzzy text that only gained characters, with no
+    /// negation (`!`) or anchors/escapes that make a longer pattern less strict.
+    pub fn narrows(&self, previous: &Query) -> bool {
+        let special = |t: &str| t.contains(['!', '\\', '$', '\'', '^']);
+        self.filters == previous.filters
+            && self.text.starts_with(previous.text.as_str())
+            && !special(&self.text)
+    }
+
     /// Whether the field filters (not the fuzzy text) accept this instance.
     pub fn accepts(&self, instance: &Instance) -> bool {
         self.filters
@@ -249,6 +260,21 @@ mod tests {
         let q = Query::parse("fe80::1 10.0.0.1").expect("valid");
         assert!(q.filters.is_empty());
         assert_eq!(q.text, "fe80::1 10.0.0.1");
+    }
+
+    #[test]
+    fn narrowing_is_only_claimed_when_safe() {
+        let q = |s: &str| Query::parse(s).expect("valid");
+        assert!(q("pay").narrows(&q("pa")));
+        assert!(q("pay ap").narrows(&q("pay")));
+        assert!(q("pay").narrows(&q("")));
+        assert!(!q("pa").narrows(&q("pay")), "shorter is wider");
+        assert!(!q("pay ping:lost").narrows(&q("pay")), "filters changed");
+        assert!(!q("!pay").narrows(&q("")), "negation widens as it grows");
+        assert!(
+            !q("tag:Env=pr").narrows(&q("tag:Env=p")),
+            "tag globs are exact"
+        );
     }
 
     #[test]

@@ -124,15 +124,6 @@ impl<'a> JsonInput<'a> {
         }
     }
 
-    /// A JSON object member, such as StartSession's Parameters.
-    pub(crate) fn object(&self, key: &str) -> Result<Option<&'a Map<String, Value>>, ApiError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Object(o)) => Ok(Some(o)),
-            Some(_) => Err(wrong_type(key, "map")),
-        }
-    }
-
     /// A list of strings, such as filter values.
     pub(crate) fn strings(&self, key: &str) -> Result<Option<Vec<&'a str>>, ApiError> {
         let Some(items) = self.array(key)? else {
@@ -143,6 +134,15 @@ impl<'a> JsonInput<'a> {
             .map(|v| v.as_str().ok_or_else(|| wrong_type(key, "list of strings")))
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
+    }
+
+    /// A nested structure (or map), wrapped for typed access.
+    pub(crate) fn object(&self, key: &str) -> Result<Option<JsonInput<'a>>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(JsonInput::new(o))),
+            Some(_) => Err(wrong_type(key, "structure")),
+        }
     }
 
     /// The members of a list of structures, each wrapped for typed access.

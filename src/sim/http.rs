@@ -23,7 +23,7 @@ use super::auth::{self, AuthError};
 use super::ec2::{self, Params};
 use super::state::SimState;
 use super::xml::escape;
-use super::{gateway, logs, sessions, ssm};
+use super::{commands, gateway, logs, sessions, ssm};
 
 /// PutLogEvents allows 1 MiB of messages plus JSON overhead; anything far beyond is not a client.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -196,7 +196,7 @@ fn query_params(query: Option<&str>, body: &[u8]) -> Params {
     params
 }
 
-async fn handle(req: Request<Incoming>, state: &SimState) -> Response<Full<Bytes>> {
+async fn handle(req: Request<Incoming>, state: &Arc<SimState>) -> Response<Full<Bytes>> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = req.into_parts();
     if parts.uri.path().starts_with("/_sim/") {
@@ -298,7 +298,7 @@ async fn handle(req: Request<Incoming>, state: &SimState) -> Response<Full<Bytes
 }
 
 fn json_call(
-    state: &SimState,
+    state: &Arc<SimState>,
     service: Service,
     region: &str,
     caller: &str,
@@ -323,6 +323,9 @@ fn json_call(
     };
     let input = JsonInput::new(obj);
     match service {
+        Service::Ssm if commands::is_command_operation(operation) => {
+            commands::handle(state, region, operation, &input)
+        }
         Service::Ssm
             if matches!(
                 operation,

@@ -14,6 +14,7 @@
 mod agent;
 mod api;
 mod auth;
+mod commands;
 mod ec2;
 mod faults;
 mod fleet;
@@ -21,6 +22,7 @@ mod gateway;
 mod http;
 mod logs;
 mod pagination;
+mod sandbox;
 mod sessions;
 mod ssm;
 mod state;
@@ -186,6 +188,13 @@ impl Simulator {
 
     pub fn regions(&self) -> &[String] {
         &self.state.regions
+    }
+
+    /// Session preferences' `cloudWatchStreamingEnabled`: when on, agents write JSON streaming
+    /// events about once a second during a session; when off (the default), the transcript is
+    /// uploaded as plain text at its end (ssm-protocol.md §9).
+    pub fn set_session_log_streaming(&self, on: bool) {
+        self.state.set_session_logs_streamed(on);
     }
 
     /// The instant the fleet's timestamps are relative to.

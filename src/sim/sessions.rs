@@ -208,12 +208,12 @@ fn port_spec(document: &str, input: &JsonInput) -> Result<Option<PortSpec>, ApiE
     };
     let params = input.object("Parameters")?;
     let param = |name: &str| -> Option<String> {
-        params?
-            .get(name)?
-            .as_array()?
-            .first()?
-            .as_str()
-            .map(str::to_string)
+        params
+            .as_ref()?
+            .strings(name)
+            .ok()??
+            .first()
+            .map(|v| v.to_string())
     };
     let invalid = |why: String| ApiError::client("InvalidDocument", why);
     let port = match param("portNumber") {

@@ -3,12 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use super::commands::CommandStore;
 use super::faults::FaultSpec;
 use super::fleet::SimInstance;
 use super::logs::LogStore;
@@ -20,6 +22,7 @@ use super::stats::StatsCounter;
 pub(crate) struct Inner {
     pub logs: LogStore,
     pub sessions: Vec<SessionRecord>,
+    pub commands: CommandStore,
     pub stats: StatsCounter,
     /// Draws for fault injection; seeded so a sequential test sees the same faults each run.
     pub rng: StdRng,
@@ -36,6 +39,9 @@ pub(crate) struct SimState {
     /// Where agents run shells: `<tmp>/fleetdeck-sim-<pid>/<instance-id>/`.
     pub sandbox_root: PathBuf,
     addr: OnceLock<SocketAddr>,
+    /// Session preferences' `cloudWatchStreamingEnabled`: JSON events during the session instead
+    /// of a plain-text upload at its end.
+    stream_session_logs: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -56,9 +62,11 @@ impl SimState {
             sandbox_root: std::env::temp_dir()
                 .join(format!("fleetdeck-sim-{}", std::process::id())),
             addr: OnceLock::new(),
+            stream_session_logs: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 logs: LogStore::default(),
                 sessions: Vec::new(),
+                commands: CommandStore::default(),
                 stats: StatsCounter::default(),
                 rng: StdRng::seed_from_u64(seed ^ 0x5eed_fa17),
             }),
@@ -81,6 +89,14 @@ impl SimState {
             .get()
             .copied()
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub(crate) fn set_session_logs_streamed(&self, on: bool) {
+        self.stream_session_logs.store(on, Ordering::Relaxed);
+    }
+
+    pub(crate) fn session_logs_streamed(&self) -> bool {
+        self.stream_session_logs.load(Ordering::Relaxed)
     }
 
     pub(crate) fn has_region(&self, region: &str) -> bool {

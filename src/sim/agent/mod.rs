@@ -6,6 +6,7 @@
 //! [`LOG_GROUP`], stream = SessionId, plain-text events, CRLF → LF) and moves the session to
 //! History.
 
+mod logging;
 pub(crate) mod port;
 mod pty;
 
@@ -163,6 +164,11 @@ pub(crate) async fn run(
     let mut shell_open = true;
     let mut flush_until: Option<Instant> = None;
     let mut reason = String::new();
+    let mut streaming = state
+        .session_logs_streamed()
+        .then(|| logging::StreamLogger::new(&state, &region, &session_id, &target));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
         if !shell_open && reliable.unacked() == 0 {
@@ -184,7 +190,7 @@ pub(crate) async fn run(
             }
             frame = next_frame(&mut ws) => match frame {
                 Some(Ok(Message::Binary(bytes))) => {
-                    let Ok(message) = ClientMessage::decode(&bytes) else {
+                    let Ok(message) = ClientMessage::decode_as_agent(&bytes) else {
                         tracing::debug!("sim agent: dropping an undecodable frame");
                         continue;
                     };
@@ -214,7 +220,9 @@ pub(crate) async fn run(
             },
             chunk = shell.output.recv(), if shell_open && window_open => match chunk {
                 Some(bytes) => {
-                    if transcript.len() < TRANSCRIPT_CAP {
+                    if let Some(logger) = streaming.as_mut() {
+                        logger.push(&bytes);
+                    } else if transcript.len() < TRANSCRIPT_CAP {
                         transcript.extend_from_slice(&bytes);
                     }
                     for piece in bytes.chunks(1024) {
@@ -243,6 +251,11 @@ pub(crate) async fn run(
                 drop_at = None;
             }
             _ = at(flush_until) => break,
+            _ = tick.tick(), if streaming.is_some() => {
+                if let Some(logger) = streaming.as_mut() {
+                    logger.flush(&state, false);
+                }
+            }
         }
     }
 
@@ -252,7 +265,13 @@ pub(crate) async fn run(
     // Drain anything the shell still holds so the reader thread can finish, then reap it.
     shell.output.close();
     shell.finish().await;
-    let logged = upload_transcript(&state, &region, &session_id, &transcript);
+    let logged = match streaming.as_mut() {
+        Some(logger) => {
+            logger.flush(&state, true);
+            logger.wrote
+        }
+        None => upload_transcript(&state, &region, &session_id, &transcript),
+    };
     mark_terminated(&state, &session_id, logged.then_some(region.as_str()));
     tracing::debug!(session = %session_id, "sim agent: session over");
 }

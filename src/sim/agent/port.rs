@@ -165,7 +165,7 @@ pub(super) async fn run(
             }
             frame = next_frame(&mut ws) => match frame {
                 Some(Ok(Message::Binary(bytes))) => {
-                    let Ok(message) = ClientMessage::decode(&bytes) else { continue };
+                    let Ok(message) = ClientMessage::decode_as_agent(&bytes) else { continue };
                     let got = reliable.receive(message, Instant::now());
                     for reply in got.replies {
                         faults.transmit(&mut ws, reply).await;
@@ -298,7 +298,7 @@ pub(super) async fn run(
         tokio::select! {
             frame = next_frame(&mut ws) => match frame {
                 Some(Ok(Message::Binary(bytes))) => {
-                    if let Ok(message) = ClientMessage::decode(&bytes) {
+                    if let Ok(message) = ClientMessage::decode_as_agent(&bytes) {
                         for reply in reliable.receive(message, Instant::now()).replies {
                             faults.transmit(&mut ws, reply).await;
                         }
@@ -412,7 +412,9 @@ mod tests {
 
     #[tokio::test]
     async fn dial_refuses_non_loopback() {
-        let e = dial("192.0.2.1", 80).await.expect_err("non-loopback is refused");
+        let e = dial("192.0.2.1", 80)
+            .await
+            .expect_err("non-loopback is refused");
         assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
     }
 }

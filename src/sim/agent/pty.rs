@@ -3,7 +3,7 @@
 //! threads; the async side sees channels.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bytes::Bytes;
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
@@ -26,25 +26,9 @@ fn pick_shell() -> &'static str {
         .unwrap_or("/bin/sh")
 }
 
-/// `<root>/<instance-id>/` with `.bin/hostname` printing the instance's Name.
-fn prepare_sandbox(root: &Path, inst: &SimInstance) -> std::io::Result<PathBuf> {
-    let dir = root.join(&inst.id);
-    let bin = dir.join(".bin");
-    std::fs::create_dir_all(&bin)?;
-    let shim = bin.join("hostname");
-    let name = inst.name.replace('\'', "");
-    std::fs::write(&shim, format!("#!/bin/sh\necho '{name}'\n"))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))?;
-    }
-    Ok(dir)
-}
-
 impl Shell {
     pub(crate) fn spawn(root: &Path, inst: &SimInstance) -> anyhow::Result<Shell> {
-        let dir = prepare_sandbox(root, inst)?;
+        let sandbox = crate::sim::sandbox::prepare(root, inst)?;
         let pair = native_pty_system().openpty(PtySize {
             rows: 24,
             cols: 80,
@@ -56,16 +40,12 @@ impl Shell {
         if shell.ends_with("bash") {
             cmd.args(["--noprofile", "--norc"]);
         }
-        cmd.cwd(&dir);
+        cmd.cwd(&sandbox.home);
         cmd.env_clear();
-        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
-        cmd.env("PATH", format!("{}:{path}", dir.join(".bin").display()));
-        cmd.env("HOME", &dir);
+        for (key, value) in &sandbox.env {
+            cmd.env(key, value);
+        }
         cmd.env("TERM", "xterm-256color");
-        cmd.env("HOSTNAME", &inst.name);
-        cmd.env("AWS_SSM_INSTANCE_ID", &inst.id);
-        cmd.env("INSTANCE_ID", &inst.id);
-        cmd.env("AWS_REGION", &inst.region);
         cmd.env("USER", "ssm-user");
         cmd.env("LANG", "C.UTF-8");
         cmd.env("PS1", format!("ssm-user@{}:\\w$ ", inst.name));

@@ -1,0 +1,131 @@
+//! A terminal tab's emulated screen: a vt100 parser sized to the tab, with scrollback.
+
+use super::keys::KeyModes;
+
+/// Lines kept above the screen for scroll mode.
+pub const SCROLLBACK: usize = 5_000;
+
+pub struct TermScreen {
+    parser: vt100::Parser,
+}
+
+impl std::fmt::Debug for TermScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (rows, cols) = self.size();
+        write!(f, "TermScreen({rows}x{cols})")
+    }
+}
+
+impl TermScreen {
+    pub fn new(rows: u16, cols: u16) -> TermScreen {
+        TermScreen {
+            parser: vt100::Parser::new(rows.max(1), cols.max(1), SCROLLBACK),
+        }
+    }
+
+    /// Bytes from the remote shell.
+    pub fn process(&mut self, bytes: &[u8]) {
+        self.parser.process(bytes);
+    }
+
+    /// (rows, cols).
+    pub fn size(&self) -> (u16, u16) {
+        self.parser.screen().size()
+    }
+
+    /// Resizes the emulated screen; the caller sends the same size to the remote PTY.
+    /// Returns whether the size changed.
+    pub fn resize(&mut self, rows: u16, cols: u16) -> bool {
+        let (rows, cols) = (rows.max(1), cols.max(1));
+        if self.size() == (rows, cols) {
+            return false;
+        }
+        self.parser.screen_mut().set_size(rows, cols);
+        true
+    }
+
+    pub fn screen(&self) -> &vt100::Screen {
+        self.parser.screen()
+    }
+
+    pub fn key_modes(&self) -> KeyModes {
+        KeyModes {
+            application_cursor: self.parser.screen().application_cursor(),
+        }
+    }
+
+    pub fn bracketed_paste(&self) -> bool {
+        self.parser.screen().bracketed_paste()
+    }
+
+    /// Rows scrolled back from the live screen (0: live).
+    pub fn scrollback(&self) -> usize {
+        self.parser.screen().scrollback()
+    }
+
+    /// Scrolls back (positive) or forward (negative) by `rows`, clamped to what is kept.
+    pub fn scroll_by(&mut self, rows: isize) {
+        let now = self.scrollback();
+        let to = now.saturating_add_signed(rows);
+        self.parser.screen_mut().set_scrollback(to);
+    }
+
+    pub fn scroll_to_live(&mut self) {
+        self.parser.screen_mut().set_scrollback(0);
+    }
+
+    /// The screen's text, rows trimmed (for tests and the closing message).
+    pub fn text(&self) -> String {
+        self.parser.screen().contents()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resize_keeps_text_and_clamps_the_cursor() {
+        let mut s = TermScreen::new(5, 20);
+        s.process(b"hello\r\nworld\r\n");
+        assert_eq!(s.size(), (5, 20));
+        assert!(s.resize(10, 40));
+        assert_eq!(s.size(), (10, 40));
+        assert!(!s.resize(10, 40), "same size: no change");
+        assert!(s.text().contains("hello\nworld"), "{:?}", s.text());
+        s.process(b"0123456789012345678901234567890123456789XYZ");
+        assert!(s.text().contains("XYZ"));
+        // Narrower: the cursor stays inside the new screen.
+        assert!(s.resize(3, 10));
+        let (row, col) = s.screen().cursor_position();
+        assert!(row < 3 && col < 10, "cursor at {row},{col}");
+        assert!(s.resize(0, 0), "clamped to 1x1");
+        assert_eq!(s.size(), (1, 1));
+    }
+
+    #[test]
+    fn scrollback_and_scroll() {
+        let mut s = TermScreen::new(4, 20);
+        for i in 0..30 {
+            s.process(format!("line {i}\r\n").as_bytes());
+        }
+        assert_eq!(s.scrollback(), 0);
+        assert!(!s.text().contains("line 0\n"));
+        s.scroll_by(100);
+        assert_eq!(s.scrollback(), 27, "clamped to the lines kept");
+        assert!(s.text().starts_with("line 0\n"), "{:?}", s.text());
+        s.scroll_by(-20);
+        assert_eq!(s.scrollback(), 7);
+        s.scroll_to_live();
+        assert!(s.text().contains("line 29"));
+    }
+
+    #[test]
+    fn modes_follow_the_remote() {
+        let mut s = TermScreen::new(4, 20);
+        assert!(!s.bracketed_paste());
+        s.process(b"\x1b[?2004h\x1b[?1h");
+        assert!(s.bracketed_paste());
+        assert!(s.key_modes().application_cursor);
+    }
+}

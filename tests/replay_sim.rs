@@ -1,0 +1,502 @@
+//! Session history and replay, end to end: sessions opened and closed here through the real data
+//! channel against the in-process simulator, then listed and replayed by the real binary; the
+//! log reader against moto.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{Env, Moto, run};
+use fleetdeck::aws::clients::{CallStats, ClientOptions, Clients, Target};
+use fleetdeck::channel::{SessionEvent, SessionHandle, SessionState, ShellSession, Size};
+use fleetdeck::replay::{self, LogError, LogFormat, LogSource, Pacing};
+use fleetdeck::sim::{Health, SimOptions, Simulator};
+use tokio::sync::mpsc;
+
+const REGION: &str = "us-east-1";
+const GROUP: &str = "/fleetdeck/sessions";
+
+async fn sim() -> Simulator {
+    Simulator::start(SimOptions {
+        instances: 20,
+        regions: vec![REGION.into()],
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+async fn clients(endpoint: String, key: &str) -> Clients {
+    let mut options = ClientOptions::new(Some(endpoint));
+    options.static_credentials = Some((key.into(), "secret".into()));
+    Clients::new(
+        Target {
+            profile: None,
+            region: REGION.into(),
+        },
+        &options,
+        Arc::new(CallStats::default()),
+    )
+    .await
+}
+
+struct Term {
+    handle: SessionHandle,
+    events: mpsc::Receiver<SessionEvent>,
+    screen: Vec<u8>,
+    closed: bool,
+}
+
+impl Term {
+    async fn start(clients: &Clients, target: &str) -> Term {
+        let (handle, events) = ShellSession::start(clients, target, Size { cols: 80, rows: 24 })
+            .await
+            .expect("session starts");
+        Term {
+            handle,
+            events,
+            screen: Vec::new(),
+            closed: false,
+        }
+    }
+
+    fn has(&self, needle: &str) -> bool {
+        self.screen
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    }
+
+    fn type_line(&self, line: &str) {
+        self.handle.send_input(Bytes::from(format!("{line}\n")));
+    }
+
+    async fn wait(&mut self, what: &str, done: impl Fn(&Term) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(self) {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(SessionEvent::Output(b))) => self.screen.extend_from_slice(&b),
+                Ok(Some(SessionEvent::State(SessionState::Closed { .. }))) | Ok(None) => {
+                    self.closed = true;
+                    assert!(done(self), "session ended before {what}");
+                }
+                Ok(Some(_)) => {}
+                Err(_) => panic!(
+                    "timed out waiting for {what}; screen: {:?}",
+                    String::from_utf8_lossy(&self.screen)
+                ),
+            }
+        }
+    }
+
+    async fn exit(&mut self) {
+        self.type_line("exit");
+        self.wait("the session to close", |t| t.closed).await;
+    }
+}
+
+fn online(sim: &Simulator) -> String {
+    sim.fleet()
+        .iter()
+        .find(|i| i.health == Health::Online && i.region == REGION)
+        .expect("an online instance")
+        .id
+        .clone()
+}
+
+fn fleetdeck(env: &Env, endpoint: &str, args: &[&str]) -> common::Run {
+    let mut cmd = env.bare();
+    cmd.env("AWS_ACCESS_KEY_ID", "ana")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .args(["--endpoint-url", endpoint, "--region", REGION])
+        .args(args);
+    run(&mut cmd)
+}
+
+/// Polls `sessions --state history --output json` until the session is there.
+fn history_entry(env: &Env, endpoint: &str, session_id: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = fleetdeck(
+            env,
+            endpoint,
+            &["sessions", "--state", "history", "--output", "json"],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).expect("JSON rows");
+        if let Some(row) = rows
+            .into_iter()
+            .find(|r| r["session_id"] == session_id && r["has_log"] == true)
+        {
+            return row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "session {session_id} never reached history with a log"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// asciicast v2 read from the format's definition: a header object with version 2 and a size,
+/// then `[time, code, data]` arrays with non-decreasing times. Returns the output data.
+fn read_cast(text: &str) -> (serde_json::Value, Vec<(f64, String)>) {
+    let mut lines = text.lines();
+    let header: serde_json::Value =
+        serde_json::from_str(lines.next().expect("a header line")).expect("header is JSON");
+    assert_eq!(header["version"], 2);
+    assert!(header["width"].as_u64().unwrap_or(0) > 0);
+    assert!(header["height"].as_u64().unwrap_or(0) > 0);
+    let mut out = Vec::new();
+    let mut last = 0.0;
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let event: (f64, String, String) = serde_json::from_str(line).expect("[time, code, data]");
+        assert!(event.0 >= last, "times go backwards at {line}");
+        last = event.0;
+        if event.1 == "o" {
+            out.push((event.0, event.2));
+        }
+    }
+    (header, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn plain_logged_session_is_listed_replayed_and_exported() {
+    let sim = sim().await;
+    let endpoint = sim.endpoint_url();
+    let clients = clients(endpoint.clone(), "ana").await;
+    let target = online(&sim);
+    let name = sim
+        .fleet()
+        .iter()
+        .find(|i| i.id == target)
+        .map(|i| i.name.clone())
+        .unwrap_or_default();
+    let before = chrono::Utc::now();
+    let mut term = Term::start(&clients, &target).await;
+    term.wait("the prompt", |t| t.has("$ ")).await;
+    term.type_line("echo plain-MARK-$((6*7))");
+    term.wait("the marker", |t| t.has("plain-MARK-42\r\n"))
+        .await;
+    term.exit().await;
+    let session_id = term.handle.session_id().to_string();
+
+    let env = Env::new();
+    let row = history_entry(&env, &endpoint, &session_id);
+    assert_eq!(row["target"], target.as_str());
+    assert_eq!(row["host_name"], name.as_str());
+    assert!(
+        row["owner"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(":user/ana"),
+        "{row}"
+    );
+    assert_eq!(row["status"], "Terminated");
+    assert_eq!(row["state"], "history");
+    let start: chrono::DateTime<chrono::Utc> = row["start"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .expect("start");
+    let end: chrono::DateTime<chrono::Utc> = row["end"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .expect("end");
+    assert!(
+        start >= before - chrono::Duration::seconds(1) && end >= start && end <= chrono::Utc::now(),
+        "{row}"
+    );
+    assert_eq!(row["log"]["cloudwatch"]["group"], GROUP);
+
+    // Table and CSV carry the same session.
+    let table = fleetdeck(&env, &endpoint, &["sessions", "--target", &target]);
+    assert!(
+        table.stdout.contains(&session_id) && table.stdout.contains("WHO"),
+        "{}",
+        table.stdout
+    );
+    let csv = fleetdeck(&env, &endpoint, &["sessions", "--output", "csv"]);
+    assert!(
+        csv.stdout.starts_with("session_id,owner,target"),
+        "{}",
+        csv.stdout
+    );
+    assert!(csv.stdout.contains(&session_id));
+
+    let text_path = env.path().join("out.txt");
+    let cast_path = env.path().join("out.cast");
+    let r = fleetdeck(
+        &env,
+        &endpoint,
+        &[
+            "replay",
+            &session_id,
+            "--text",
+            text_path.to_str().unwrap_or_default(),
+            "--cast",
+            cast_path.to_str().unwrap_or_default(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&text_path).expect("text export");
+    assert!(text.contains("\nplain-MARK-42\n"), "{text}");
+    assert!(!text.contains('\x1b'), "control sequences left in {text:?}");
+    let cast = std::fs::read_to_string(&cast_path).expect("cast export");
+    let (header, out) = read_cast(&cast);
+    assert!(
+        header["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&session_id)
+    );
+    assert!(out.iter().any(|(_, d)| d.contains("plain-MARK-42\r\n")));
+    asciinema_cat_shows(&cast_path, "plain-MARK-42");
+
+    // Playing to the terminal prints the same output.
+    let r = fleetdeck(&env, &endpoint, &["replay", &session_id, "--speed", "16"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("plain-MARK-42\r\n"));
+    assert!(
+        r.stderr.contains("even pace"),
+        "plain logs are labelled: {}",
+        r.stderr
+    );
+}
+
+/// asciinema itself accepts the file and prints the output (CI installs asciinema).
+fn asciinema_cat_shows(path: &std::path::Path, needle: &str) {
+    let out = std::process::Command::new("asciinema")
+        .arg("cat")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run asciinema ({e}): pip install asciinema"));
+    assert!(
+        out.status.success(),
+        "asciinema cat: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(needle));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn streamed_log_keeps_the_pause_between_commands() {
+    let sim = sim().await;
+    sim.set_session_log_streaming(true);
+    let endpoint = sim.endpoint_url();
+    let clients = clients(endpoint.clone(), "ana").await;
+    let target = online(&sim);
+    let mut term = Term::start(&clients, &target).await;
+    term.wait("the prompt", |t| t.has("$ ")).await;
+    term.type_line("echo first-$((1+1))");
+    term.wait("the first marker", |t| t.has("first-2\r\n"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    term.type_line("echo second-$((2+2))");
+    term.wait("the second marker", |t| t.has("second-4\r\n"))
+        .await;
+    term.exit().await;
+    let session_id = term.handle.session_id().to_string();
+    let env = Env::new();
+    history_entry(&env, &endpoint, &session_id);
+
+    let source = LogSource {
+        group: GROUP.into(),
+        stream: session_id.clone(),
+    };
+    let timeline = replay::read_timeline(&clients, source, |_| {})
+        .await
+        .expect("log reads");
+    assert_eq!(timeline.format, LogFormat::Stream);
+    assert_eq!(timeline.pacing, Pacing::Recorded);
+    assert!(timeline.malformed.is_empty(), "{:?}", timeline.malformed);
+    let at = |needle: &str| {
+        timeline
+            .lines()
+            .iter()
+            .find(|l| l.text == needle)
+            .unwrap_or_else(|| panic!("no line {needle} in {}", timeline.plain_text()))
+            .at
+    };
+    let gap = at("second-4") - at("first-2");
+    assert!(gap >= Duration::from_secs(1), "gap {gap:?}");
+    assert!(!timeline.gaps(Duration::from_secs(1)).is_empty());
+    // The typed commands are found after their prompts.
+    let next = timeline
+        .next_command(at("first-2"))
+        .expect("a next command");
+    assert!(next.text.ends_with("echo second-$((2+2))"), "{}", next.text);
+    // The replayed screen shows what the live session showed.
+    let screen = timeline.screen_at(timeline.duration(), 80, 24);
+    let contents = screen.screen().contents();
+    assert!(
+        contents.contains("first-2\nssm-user@") || contents.contains("first-2"),
+        "{contents}"
+    );
+    assert!(contents.contains("second-4"));
+
+    let cast_path = env.path().join("s.cast");
+    let r = fleetdeck(
+        &env,
+        &endpoint,
+        &[
+            "replay",
+            &session_id,
+            "--cast",
+            cast_path.to_str().unwrap_or_default(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, out) = read_cast(&std::fs::read_to_string(&cast_path).expect("cast"));
+    let time_of = |needle: &str| {
+        out.iter()
+            .find(|(_, d)| d.contains(needle))
+            .map(|(t, _)| *t)
+            .expect("in cast")
+    };
+    assert!(time_of("second-4\r\n") - time_of("first-2\r\n") >= 1.0);
+    asciinema_cat_shows(&cast_path, "second-4");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn missing_session_and_missing_group_say_so() {
+    let sim = sim().await;
+    let endpoint = sim.endpoint_url();
+    let env = Env::new();
+    let r = fleetdeck(&env, &endpoint, &["replay", "ana-0000000000000dead"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("no session ana-0000000000000dead in"),
+        "{}",
+        r.stderr
+    );
+    let r = fleetdeck(
+        &env,
+        &endpoint,
+        &["replay", "ana-0000000000000dead", "--log-group", "/nope"],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("group /nope"), "{}", r.stderr);
+    let r = fleetdeck(&env, &endpoint, &["replay", "x", "--speed", "0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = fleetdeck(&env, &endpoint, &["sessions", "--state", "active"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("No sessions."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_logs_read_back_through_the_reader() {
+    let moto = Moto::start();
+    let clients = clients(moto.endpoint.clone(), "testing").await;
+    let logs = &clients.logs;
+    logs.create_log_group()
+        .log_group_name("/ssm/sessions")
+        .send()
+        .await
+        .expect("group");
+    for s in ["ana-1", "empty-1"] {
+        logs.create_log_stream()
+            .log_group_name("/ssm/sessions")
+            .log_stream_name(s)
+            .send()
+            .await
+            .expect("stream");
+    }
+    let now = chrono::Utc::now();
+    let event = |offset_ms: i64, message: String| {
+        aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+            .timestamp(now.timestamp_millis() + offset_ms)
+            .message(message)
+            .build()
+            .expect("event")
+    };
+    let json = |offset_ms: i64, lines: &[&str]| {
+        let t = now + chrono::Duration::milliseconds(offset_ms);
+        serde_json::json!({"eventVersion": "1.0", "eventTime": t.to_rfc3339(), "awsRegion": REGION,
+            "target": {"id": "i-0abc"}, "userIdentity": {"arn": "arn:aws:iam::123456789012:user/ana"},
+            "runAsUser": "ssm-user", "sessionId": "ana-1", "sessionData": lines}).to_string()
+    };
+    // More events than one page holds in moto's default, so paging is exercised.
+    let mut batch = vec![
+        event(0, json(0, &["$ echo hi", "hi"])),
+        event(10, "{\"eventVersion\": \"1.0\", broken".into()),
+    ];
+    for i in 0..1200 {
+        batch.push(event(3000 + i, json(3000 + i, &[&format!("line {i}")])));
+    }
+    logs.put_log_events()
+        .log_group_name("/ssm/sessions")
+        .log_stream_name("ana-1")
+        .set_log_events(Some(batch))
+        .send()
+        .await
+        .expect("put");
+
+    let source = |stream: &str, group: &str| LogSource {
+        group: group.into(),
+        stream: stream.into(),
+    };
+    let mut pages = 0;
+    let t = replay::read_timeline(&clients, source("ana-1", "/ssm/sessions"), |_| pages += 1)
+        .await
+        .expect("reads");
+    assert_eq!(t.events, 1202);
+    assert_eq!(t.frames().len(), 1201);
+    assert_eq!(t.malformed.len(), 1);
+    assert_eq!(t.malformed[0].index, 1);
+    assert!(t.lines().iter().any(|l| l.text == "line 1199"));
+    assert!(t.gaps(Duration::from_secs(2)).len() == 1);
+    assert!(pages >= 1);
+
+    let e = replay::read_timeline(&clients, source("empty-1", "/ssm/sessions"), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LogError::Empty { .. }), "{e}");
+    assert!(e.to_string().contains("is empty"));
+    let e = replay::read_timeline(&clients, source("nope", "/ssm/sessions"), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LogError::StreamNotFound { .. }), "{e:?}");
+    let e = replay::read_timeline(&clients, source("ana-1", "/missing"), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LogError::GroupNotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("log group /missing does not exist"));
+}
+
+/// `cargo test --test replay_sim -- --ignored --nocapture`: building a timeline from a 50 MB
+/// streamed log and writing its cast (network time not included).
+#[test]
+#[ignore]
+fn fifty_megabytes_of_log() {
+    let line = "x".repeat(100);
+    let events: Vec<replay::LogEvent> = (0..500_000)
+        .map(|i| replay::LogEvent {
+            timestamp: 0,
+            message: format!(
+                "{{\"eventVersion\":\"1.0\",\"eventTime\":\"2025-01-02T03:{:02}:{:02}Z\",\"sessionData\":[\"{line}\"]}}",
+                i / 60_000 % 60,
+                i / 1000 % 60
+            ),
+        })
+        .collect();
+    let bytes: usize = events.iter().map(|e| e.message.len()).sum();
+    let started = Instant::now();
+    let t = replay::Timeline::from_events(&events);
+    let built = started.elapsed();
+    let mut sink = std::io::sink();
+    replay::write_cast(&mut sink, &t, &replay::CastOptions::default()).expect("cast");
+    eprintln!(
+        "{} MB, {} frames: timeline {built:?}, + cast {:?}, search {:?}",
+        bytes / 1_000_000,
+        t.frames().len(),
+        started.elapsed(),
+        {
+            let s = Instant::now();
+            t.search("xxy");
+            s.elapsed()
+        }
+    );
+}
