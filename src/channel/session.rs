@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
 use bytes::Bytes;
+use futures_util::stream::SplitStream;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
 use tokio::sync::mpsc;
@@ -250,6 +251,54 @@ async fn next_data(data: &mut Option<mpsc::Receiver<Bytes>>) -> Option<Bytes> {
     }
 }
 
+/// One WebSocket with its writes decoupled from its reads: frames queue for a writer task, so
+/// the session task keeps reading (and acking) while a write waits for the peer. Awaiting
+/// `send` in the read loop deadlocks as soon as both peers do it with full socket buffers:
+/// each blocks in a write that only the other's (blocked) read loop would drain. The queue is
+/// bounded in practice: data waits for acks at [`DATA_WINDOW`], acks answer the peer's frames.
+struct Link {
+    reader: SplitStream<Ws>,
+    writer: mpsc::UnboundedSender<Message>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Link {
+    fn new(ws: Ws) -> Link {
+        let (mut sink, reader) = ws.split();
+        let (writer, mut queue) = mpsc::unbounded_channel::<Message>();
+        let done = tokio::spawn(async move {
+            while let Some(message) = queue.recv().await {
+                let close = matches!(message, Message::Close(_));
+                if sink.send(message).await.is_err() || close {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        Link {
+            reader,
+            writer,
+            done,
+        }
+    }
+
+    /// Queues one frame; false when the socket's writer has failed.
+    fn send(&self, frame: Bytes) -> bool {
+        self.writer.send(Message::Binary(frame)).is_ok()
+    }
+
+    async fn next(&mut self) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+        self.reader.next().await
+    }
+
+    /// Sends what is queued, then a Close frame (bounded wait).
+    async fn close(self) {
+        let _ = self.writer.send(Message::Close(None));
+        drop(self.writer);
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.done).await;
+    }
+}
+
 impl Task {
     async fn dial(&self, token: &Secret) -> Result<Ws, ws::DialError> {
         ws::open(&self.url, token, client_id(), self.signer.as_ref()).await
@@ -329,15 +378,16 @@ impl Task {
 
     async fn run(
         mut self,
-        mut ws: Ws,
+        ws: Ws,
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut data: Option<mpsc::Receiver<Bytes>>,
     ) {
         self.state(SessionState::Live).await;
+        let mut ws = Link::new(ws);
         loop {
             match self.pump(&mut ws, &mut commands, &mut data).await {
                 Ended::Closed(reason) => {
-                    let _ = ws.close(None).await;
+                    ws.close().await;
                     self.state(SessionState::Closed { reason }).await;
                     return;
                 }
@@ -345,9 +395,9 @@ impl Task {
                     self.state(SessionState::Reconnecting).await;
                     match self.retry(None).await {
                         Some(new_ws) => {
-                            ws = new_ws;
+                            ws = Link::new(new_ws);
                             for frame in self.reliable.resend_all(Instant::now()) {
-                                if ws.send(Message::Binary(frame)).await.is_err() {
+                                if !ws.send(frame) {
                                     break;
                                 }
                             }
@@ -368,16 +418,16 @@ impl Task {
     }
 
     /// Queues or sends one stream message; false when the socket failed.
-    async fn send_stream(&mut self, ws: &mut Ws, kind: PayloadType, payload: Bytes) -> bool {
+    async fn send_stream(&mut self, ws: &mut Link, kind: PayloadType, payload: Bytes) -> bool {
         if self.reliable.is_paused() {
             self.held_input.push_back((kind, payload));
             return true;
         }
         let frame = self.reliable.send(kind, payload, Instant::now());
-        ws.send(Message::Binary(frame)).await.is_ok()
+        ws.send(frame)
     }
 
-    async fn flush_held(&mut self, ws: &mut Ws) -> bool {
+    async fn flush_held(&mut self, ws: &mut Link) -> bool {
         while !self.reliable.is_paused()
             && let Some((kind, payload)) = self.held_input.pop_front()
         {
@@ -390,12 +440,14 @@ impl Task {
 
     async fn pump(
         &mut self,
-        ws: &mut Ws,
+        ws: &mut Link,
         commands: &mut mpsc::UnboundedReceiver<Command>,
         data: &mut Option<mpsc::Receiver<Bytes>>,
     ) -> Ended {
         let mut scan = tokio::time::interval(RESEND_SCAN);
         scan.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        // Resolves when the writer task has stopped (the socket failed).
+        let writer = ws.writer.clone();
         loop {
             tokio::select! {
                 frame = ws.next() => match frame {
@@ -445,10 +497,11 @@ impl Task {
                         return Ended::Closed(format!("Session {} terminated.", self.session_id));
                     }
                 },
+                _ = writer.closed() => return Ended::Dropped,
                 _ = scan.tick() => {
                     match self.reliable.due(Instant::now()) {
                         Ok(Some(frame)) => {
-                            if ws.send(Message::Binary(frame)).await.is_err() {
+                            if !ws.send(frame) {
                                 return Ended::Dropped;
                             }
                         }
@@ -466,7 +519,7 @@ impl Task {
         }
     }
 
-    async fn on_frame(&mut self, ws: &mut Ws, bytes: &[u8]) -> Option<Ended> {
+    async fn on_frame(&mut self, ws: &mut Link, bytes: &[u8]) -> Option<Ended> {
         let message = match ClientMessage::decode(bytes) {
             Ok(m) => m,
             Err(error) => {
@@ -479,7 +532,7 @@ impl Task {
         // the user even if the socket fails half-way, or its bytes would be lost for good.
         let mut dropped = false;
         for reply in got.replies {
-            if !dropped && ws.send(Message::Binary(reply)).await.is_err() {
+            if !dropped && !ws.send(reply) {
                 dropped = true;
             }
         }

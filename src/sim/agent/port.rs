@@ -270,9 +270,14 @@ pub(super) async fn run(
                     }
                 }
             }
-            _ = at(reliable.next_deadline_any()), if ws.is_some() => {
+            // Only the head is resent, as the real agent does (ssm-protocol.md §4). Resending every
+            // expired frame (`due_all`) turns a slow client into a livelock: with 2048 frames in
+            // flight and the RTO capped at 1 s, the whole window goes out again every RTO, the
+            // client spends its time checking and acking duplicates, acks fall further behind, and
+            // the tunnel's goodput drops to nothing (observed: 150k frames resent in 70 s).
+            _ = at(reliable.next_deadline()), if ws.is_some() => {
                 faults.flush(&mut ws).await;
-                for frame in reliable.due_all(Instant::now()) {
+                if let Ok(Some(frame)) = reliable.due(Instant::now()) {
                     faults.transmit(&mut ws, frame).await;
                 }
             }
@@ -307,9 +312,9 @@ pub(super) async fn run(
                 Some(Ok(_)) => {}
                 _ => ws = None,
             },
-            _ = at(reliable.next_deadline_any()) => {
+            _ = at(reliable.next_deadline()) => {
                 faults.flush(&mut ws).await;
-                for frame in reliable.due_all(Instant::now()) {
+                if let Ok(Some(frame)) = reliable.due(Instant::now()) {
                     faults.transmit(&mut ws, frame).await;
                 }
             }
