@@ -8,7 +8,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use bytes::Bytes;
 use clap::Args;
-use tokio::io::AsyncReadExt;
 
 use crate::channel::port::RawSession;
 use crate::channel::{SessionEvent, SessionState};
@@ -98,14 +97,20 @@ pub async fn proxy(cli: &Cli, args: &ProxyArgs) -> CliResult {
     } = RawSession::start_ssh(&clients, &instance_id, args.port)
         .await
         .map_err(|e| Failure::Other(e.to_string()))?;
-    tokio::spawn(async move {
-        let mut stdin = tokio::io::stdin();
+    // A plain thread, not tokio's stdin: a blocking read on the runtime's blocking pool would
+    // keep the process alive after the session ended (the runtime waits for it on shutdown)
+    // until the caller closed our stdin.
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            match stdin.read(&mut buf).await {
+            match std::io::Read::read(&mut stdin, &mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if input.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                    if input
+                        .blocking_send(Bytes::copy_from_slice(&buf[..n]))
+                        .is_err()
+                    {
                         break;
                     }
                 }
