@@ -17,3 +17,4 @@ pub mod search;
 pub mod sim;
 pub mod terminal;
 pub mod tui;
+pub mod tunnel;

@@ -3,8 +3,10 @@
 
 pub mod message;
 pub mod payloads;
+pub mod port;
 pub mod reliable;
 pub mod session;
+pub mod smux;
 pub mod ws;
 
 pub use message::{ClientMessage, DecodeError, PayloadType};

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
 use bytes::Bytes;
+use futures_util::stream::SplitStream;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
 use tokio::sync::mpsc;
@@ -58,6 +59,7 @@ pub enum ChannelError {
 #[derive(Debug)]
 enum Command {
     Input(Bytes),
+    Flag(u32),
     Resize(Size),
     Terminate,
 }
@@ -83,6 +85,11 @@ impl SessionHandle {
         let _ = self.commands.send(Command::Resize(size));
     }
 
+    /// A Flag message (ssm-protocol.md §7: DisconnectToPort, TerminateSession).
+    pub fn send_flag(&self, flag: u32) {
+        let _ = self.commands.send(Command::Flag(flag));
+    }
+
     /// Ends the session (TerminateSession); a `Closed` state event follows.
     pub fn terminate(&self) {
         let _ = self.commands.send(Command::Terminate);
@@ -105,6 +112,30 @@ impl ShellSession {
         target: &str,
         size: Size,
     ) -> Result<(SessionHandle, mpsc::Receiver<SessionEvent>), ChannelError> {
+        let (handle, events) = open(clients, target, None, Vec::new(), None).await?;
+        let _ = handle.commands.send(Command::Resize(size));
+        Ok((handle, events))
+    }
+}
+
+/// What a port session adds to the shell machinery: its data source (raw bytes, ≤ 1024 per
+/// message, held until the handshake completes), and where the handshake and flags go.
+pub(crate) struct PortHooks {
+    pub data: mpsc::Receiver<Bytes>,
+    pub handshake: mpsc::UnboundedSender<HandshakeRequest>,
+    pub flags: mpsc::UnboundedSender<u32>,
+}
+
+/// Starts a session of `document` (the shell when `None`) with its Parameters; the task, its
+/// reconnects and the event stream are the same for every kind.
+pub(crate) async fn open(
+    clients: &Clients,
+    target: &str,
+    document: Option<&str>,
+    parameters: Vec<(String, Vec<String>)>,
+    port: Option<PortHooks>,
+) -> Result<(SessionHandle, mpsc::Receiver<SessionEvent>), ChannelError> {
+    {
         let (events_tx, events) = mpsc::channel(256);
         let _ = events_tx
             .send(SessionEvent::State(SessionState::Connecting))
@@ -113,6 +144,8 @@ impl ShellSession {
             .ssm
             .start_session()
             .target(target)
+            .set_document_name(document.map(str::to_string))
+            .set_parameters((!parameters.is_empty()).then(|| parameters.into_iter().collect()))
             .send()
             .await
             .map_err(|e| {
@@ -127,6 +160,14 @@ impl ShellSession {
         let url = Secret::new(out.stream_url().unwrap_or_default());
         let token = Secret::new(out.token_value().unwrap_or_default());
         let signer = signer(clients).await;
+        let (data, hooks) = match port {
+            Some(PortHooks {
+                data,
+                handshake,
+                flags,
+            }) => (Some(data), Some((handshake, flags))),
+            None => (None, None),
+        };
         let mut task = Task {
             ssm: clients.ssm.clone(),
             target: clients.target.clone(),
@@ -137,6 +178,8 @@ impl ShellSession {
             reliable: Reliable::new(Role::Client),
             events: events_tx,
             held_input: VecDeque::new(),
+            ready: hooks.is_none(),
+            hooks,
         };
         let ws = match task.dial(&token).await {
             Ok(ws) => ws,
@@ -149,8 +192,7 @@ impl ShellSession {
             },
         };
         let (commands, rx) = mpsc::unbounded_channel();
-        let _ = commands.send(Command::Resize(size));
-        tokio::spawn(task.run(ws, rx));
+        tokio::spawn(task.run(ws, rx, data));
         Ok((
             SessionHandle {
                 session_id,
@@ -190,6 +232,71 @@ struct Task {
     reliable: Reliable,
     events: mpsc::Sender<SessionEvent>,
     held_input: VecDeque<(PayloadType, Bytes)>,
+    /// Port sessions: the data source waits for HandshakeComplete.
+    ready: bool,
+    hooks: Option<(
+        mpsc::UnboundedSender<HandshakeRequest>,
+        mpsc::UnboundedSender<u32>,
+    )>,
+}
+
+/// Outgoing port data stops while this many messages wait for acks (the plugin's buffer holds
+/// 10,000 and evicts the oldest when full).
+const DATA_WINDOW: usize = 2048;
+
+async fn next_data(data: &mut Option<mpsc::Receiver<Bytes>>) -> Option<Bytes> {
+    match data {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One WebSocket with its writes decoupled from its reads: frames queue for a writer task, so
+/// the session task keeps reading (and acking) while a write waits for the peer. Awaiting
+/// `send` in the read loop deadlocks as soon as both peers do it with full socket buffers:
+/// each blocks in a write that only the other's (blocked) read loop would drain. The queue is
+/// bounded in practice: data waits for acks at [`DATA_WINDOW`], acks answer the peer's frames.
+struct Link {
+    reader: SplitStream<Ws>,
+    writer: mpsc::UnboundedSender<Message>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Link {
+    fn new(ws: Ws) -> Link {
+        let (mut sink, reader) = ws.split();
+        let (writer, mut queue) = mpsc::unbounded_channel::<Message>();
+        let done = tokio::spawn(async move {
+            while let Some(message) = queue.recv().await {
+                let close = matches!(message, Message::Close(_));
+                if sink.send(message).await.is_err() || close {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        Link {
+            reader,
+            writer,
+            done,
+        }
+    }
+
+    /// Queues one frame; false when the socket's writer has failed.
+    fn send(&self, frame: Bytes) -> bool {
+        self.writer.send(Message::Binary(frame)).is_ok()
+    }
+
+    async fn next(&mut self) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+        self.reader.next().await
+    }
+
+    /// Sends what is queued, then a Close frame (bounded wait).
+    async fn close(self) {
+        let _ = self.writer.send(Message::Close(None));
+        drop(self.writer);
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.done).await;
+    }
 }
 
 impl Task {
@@ -269,12 +376,18 @@ impl Task {
         None
     }
 
-    async fn run(mut self, mut ws: Ws, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(
+        mut self,
+        ws: Ws,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut data: Option<mpsc::Receiver<Bytes>>,
+    ) {
         self.state(SessionState::Live).await;
+        let mut ws = Link::new(ws);
         loop {
-            match self.pump(&mut ws, &mut commands).await {
+            match self.pump(&mut ws, &mut commands, &mut data).await {
                 Ended::Closed(reason) => {
-                    let _ = ws.close(None).await;
+                    ws.close().await;
                     self.state(SessionState::Closed { reason }).await;
                     return;
                 }
@@ -282,9 +395,9 @@ impl Task {
                     self.state(SessionState::Reconnecting).await;
                     match self.retry(None).await {
                         Some(new_ws) => {
-                            ws = new_ws;
+                            ws = Link::new(new_ws);
                             for frame in self.reliable.resend_all(Instant::now()) {
-                                if ws.send(Message::Binary(frame)).await.is_err() {
+                                if !ws.send(frame) {
                                     break;
                                 }
                             }
@@ -305,16 +418,16 @@ impl Task {
     }
 
     /// Queues or sends one stream message; false when the socket failed.
-    async fn send_stream(&mut self, ws: &mut Ws, kind: PayloadType, payload: Bytes) -> bool {
+    async fn send_stream(&mut self, ws: &mut Link, kind: PayloadType, payload: Bytes) -> bool {
         if self.reliable.is_paused() {
             self.held_input.push_back((kind, payload));
             return true;
         }
         let frame = self.reliable.send(kind, payload, Instant::now());
-        ws.send(Message::Binary(frame)).await.is_ok()
+        ws.send(frame)
     }
 
-    async fn flush_held(&mut self, ws: &mut Ws) -> bool {
+    async fn flush_held(&mut self, ws: &mut Link) -> bool {
         while !self.reliable.is_paused()
             && let Some((kind, payload)) = self.held_input.pop_front()
         {
@@ -327,11 +440,14 @@ impl Task {
 
     async fn pump(
         &mut self,
-        ws: &mut Ws,
+        ws: &mut Link,
         commands: &mut mpsc::UnboundedReceiver<Command>,
+        data: &mut Option<mpsc::Receiver<Bytes>>,
     ) -> Ended {
         let mut scan = tokio::time::interval(RESEND_SCAN);
         scan.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        // Resolves when the writer task has stopped (the socket failed).
+        let writer = ws.writer.clone();
         loop {
             tokio::select! {
                 frame = ws.next() => match frame {
@@ -343,7 +459,26 @@ impl Task {
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Ended::Dropped,
                     Some(Ok(_)) => {}
                 },
+                chunk = next_data(data), if self.ready
+                    && self.reliable.unacked() < DATA_WINDOW
+                    && self.held_input.is_empty() => match chunk {
+                    Some(bytes) => {
+                        for piece in bytes.chunks(MAX_PAYLOAD) {
+                            let piece = Bytes::copy_from_slice(piece);
+                            if !self.send_stream(ws, PayloadType::Output, piece).await {
+                                return Ended::Dropped;
+                            }
+                        }
+                    }
+                    None => *data = None,
+                },
                 command = commands.recv() => match command {
+                    Some(Command::Flag(code)) => {
+                        let payload = Bytes::copy_from_slice(&code.to_be_bytes());
+                        if !self.send_stream(ws, PayloadType::Flag, payload).await {
+                            return Ended::Dropped;
+                        }
+                    }
                     Some(Command::Input(bytes)) => {
                         for chunk in input_chunks(&bytes) {
                             if !self.send_stream(ws, PayloadType::Output, chunk).await {
@@ -362,10 +497,11 @@ impl Task {
                         return Ended::Closed(format!("Session {} terminated.", self.session_id));
                     }
                 },
+                _ = writer.closed() => return Ended::Dropped,
                 _ = scan.tick() => {
                     match self.reliable.due(Instant::now()) {
                         Ok(Some(frame)) => {
-                            if ws.send(Message::Binary(frame)).await.is_err() {
+                            if !ws.send(frame) {
                                 return Ended::Dropped;
                             }
                         }
@@ -383,7 +519,7 @@ impl Task {
         }
     }
 
-    async fn on_frame(&mut self, ws: &mut Ws, bytes: &[u8]) -> Option<Ended> {
+    async fn on_frame(&mut self, ws: &mut Link, bytes: &[u8]) -> Option<Ended> {
         let message = match ClientMessage::decode(bytes) {
             Ok(m) => m,
             Err(error) => {
@@ -396,7 +532,7 @@ impl Task {
         // the user even if the socket fails half-way, or its bytes would be lost for good.
         let mut dropped = false;
         for reply in got.replies {
-            if !dropped && ws.send(Message::Binary(reply)).await.is_err() {
+            if !dropped && !ws.send(reply) {
                 dropped = true;
             }
         }
@@ -405,7 +541,19 @@ impl Task {
                 PayloadType::Output | PayloadType::StdErr | PayloadType::ExitCode => {
                     let _ = self.events.send(SessionEvent::Output(m.payload)).await;
                 }
+                PayloadType::Flag => {
+                    if let (Some((_, flags)), Some(code)) = (&self.hooks, m.payload.get(..4)) {
+                        let _ =
+                            flags.send(u32::from_be_bytes([code[0], code[1], code[2], code[3]]));
+                    }
+                }
                 PayloadType::HandshakeRequest => {
+                    if let (Some((handshake, _)), Ok(request)) = (
+                        &self.hooks,
+                        serde_json::from_slice::<HandshakeRequest>(&m.payload),
+                    ) {
+                        let _ = handshake.send(request);
+                    }
                     // Buffered by the reliability layer even when the send fails: resent later.
                     if let Some(reply) = handshake_response(&m.payload)
                         && !self
@@ -416,6 +564,7 @@ impl Task {
                     }
                 }
                 PayloadType::HandshakeComplete => {
+                    self.ready = true;
                     if let Ok(done) = serde_json::from_slice::<HandshakeComplete>(&m.payload)
                         && !done.customer_message.is_empty()
                     {

@@ -21,16 +21,22 @@ use super::{Cli, CliResult, ConnectArgs, Engine, Failure, targets};
 const PLUGIN: &str = "session-manager-plugin";
 
 pub async fn run(cli: &Cli, args: &ConnectArgs) -> CliResult {
+    let (clients, instance_id) = resolve_target(cli, &args.target).await?;
+    match args.engine {
+        Engine::Native => native(&clients, &instance_id).await,
+        Engine::Plugin => plugin(&clients, &instance_id).await,
+    }
+}
+
+/// The clients and instance id for TARGET (an id, a Name, or a query matching exactly one
+/// instance); shared by `connect`, `tunnel` and `proxy`.
+pub(super) async fn resolve_target(cli: &Cli, target: &str) -> Result<(Clients, String), Failure> {
     let config = Config::load(cli.config.as_deref())?;
     let targets = targets::resolve(cli, &config).await?;
     let options = ClientOptions::new(cli.endpoint_url.clone().or(config.endpoint_url.clone()));
     let stats = Arc::new(CallStats::default());
     let all = aws::clients::build_all(&targets, &options, stats).await;
-    let (clients, instance_id) = resolve(&all, &args.target).await?;
-    match args.engine {
-        Engine::Native => native(&clients, &instance_id).await,
-        Engine::Plugin => plugin(&clients, &instance_id).await,
-    }
+    resolve(&all, target).await
 }
 
 fn looks_like_id(text: &str) -> bool {

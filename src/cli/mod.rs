@@ -11,6 +11,7 @@ mod sessions;
 mod sim;
 
 mod targets;
+mod tunnel;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +62,10 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Play a past session from its CloudWatch log, or export it (--cast, --text)
     Replay(ReplayArgs),
+    /// Forward a local port through an instance (to it, or to a host it reaches).
+    Tunnel(tunnel::TunnelArgs),
+    /// Bridge stdin/stdout to a port on an instance: ssh's ProxyCommand.
+    Proxy(tunnel::ProxyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -248,5 +253,7 @@ async fn run(cli: Cli) -> CliResult {
         Some(Command::Doctor(args)) => doctor::run(&cli, args).await,
         Some(Command::Sessions(args)) => sessions::run(&cli, args).await,
         Some(Command::Replay(args)) => replay::run(&cli, args).await,
+        Some(Command::Tunnel(args)) => tunnel::run(&cli, args).await,
+        Some(Command::Proxy(args)) => tunnel::proxy(&cli, args).await,
     }
 }

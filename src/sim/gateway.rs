@@ -144,6 +144,7 @@ async fn open(mut socket: Socket, session_id: String, state: Arc<SimState>) {
                             region: l.region.clone(),
                             target: l.target.clone(),
                             cancel: l.cancel.clone(),
+                            port: l.port.clone(),
                         },
                     )
                 }

@@ -4,7 +4,9 @@
 //! Choices (docs/simulator.md): every StartSession/ResumeSession issues a new random token and
 //! only the newest one opens a data channel; an unknown or unconnectable target is
 //! `TargetNotConnected` ("<target> is not connected."), which is the only target error the
-//! StartSession model lists; only `SSM-SessionManagerRunShell` is served so far.
+//! StartSession model lists. Served documents: `SSM-SessionManagerRunShell` and the port documents
+//! (`AWS-StartPortForwardingSession`, `AWS-StartPortForwardingSessionToRemoteHost`,
+//! `AWS-StartSSHSession`).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -15,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::agent::port::PortSpec;
 use super::api::{ApiError, JsonInput};
 use super::fleet::{ACCOUNT_ID, Health, SimInstance};
 use super::gateway::Socket;
@@ -22,6 +25,9 @@ use super::ssm::SessionRecord;
 use super::state::SimState;
 
 pub(crate) const SHELL_DOCUMENT: &str = "SSM-SessionManagerRunShell";
+pub(crate) const PORT_DOCUMENT: &str = "AWS-StartPortForwardingSession";
+pub(crate) const REMOTE_HOST_DOCUMENT: &str = "AWS-StartPortForwardingSessionToRemoteHost";
+pub(crate) const SSH_DOCUMENT: &str = "AWS-StartSSHSession";
 /// Where session transcripts go (the account's session preferences in AWS; fixed here).
 pub(crate) const LOG_GROUP: &str = "/fleetdeck/sessions";
 
@@ -35,6 +41,8 @@ pub(crate) struct Live {
     pub attach: Option<mpsc::Sender<Socket>>,
     /// Cancelled by TerminateSession.
     pub cancel: CancellationToken,
+    /// Port documents: what to forward to.
+    pub port: Option<PortSpec>,
 }
 
 #[derive(Debug, Default)]
@@ -143,14 +151,7 @@ fn start_session(
         ));
     }
     let document = input.str("DocumentName")?.unwrap_or(SHELL_DOCUMENT);
-    if document != SHELL_DOCUMENT {
-        return Err(ApiError::client(
-            "InvalidDocument",
-            format!(
-                "Document {document} is not supported by the simulator (only {SHELL_DOCUMENT})."
-            ),
-        ));
-    }
+    let port = port_spec(document, input)?;
     let reason = input.str("Reason")?.map(str::to_string);
     let inst = state
         .fleet
@@ -185,9 +186,59 @@ fn start_session(
             token: token.clone(),
             attach: None,
             cancel: CancellationToken::new(),
+            port,
         },
     );
     Ok(json!({"SessionId": session_id, "TokenValue": token, "StreamUrl": url}))
+}
+
+/// The port a document's Parameters ask for; `None` for the shell document.
+fn port_spec(document: &str, input: &JsonInput) -> Result<Option<PortSpec>, ApiError> {
+    let (forwarding, remote) = match document {
+        SHELL_DOCUMENT => return Ok(None),
+        PORT_DOCUMENT => (true, false),
+        REMOTE_HOST_DOCUMENT => (true, true),
+        SSH_DOCUMENT => (false, false),
+        other => {
+            return Err(ApiError::client(
+                "InvalidDocument",
+                format!("Document {other} is not supported by the simulator."),
+            ));
+        }
+    };
+    let params = input.object("Parameters")?;
+    let param = |name: &str| -> Option<String> {
+        params
+            .as_ref()?
+            .strings(name)
+            .ok()??
+            .first()
+            .map(|v| v.to_string())
+    };
+    let invalid = |why: String| ApiError::client("InvalidDocument", why);
+    let port = match param("portNumber") {
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| invalid(format!("portNumber {p} is not a valid port.")))?,
+        None if document == SSH_DOCUMENT => 22,
+        None => {
+            return Err(invalid(format!(
+                "{document} requires the portNumber parameter."
+            )));
+        }
+    };
+    let host = param("host");
+    if remote && host.as_deref().is_none_or(str::is_empty) {
+        return Err(invalid(format!("{document} requires the host parameter.")));
+    }
+    Ok(Some(PortSpec {
+        host: if remote { host } else { None },
+        port,
+        local_port: param("localPortNumber"),
+        forwarding,
+    }))
 }
 
 fn does_not_exist(id: &str) -> ApiError {

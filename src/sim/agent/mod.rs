@@ -7,6 +7,7 @@
 //! History.
 
 mod logging;
+pub(crate) mod port;
 mod pty;
 
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub(crate) struct Start {
     pub region: String,
     pub target: String,
     pub cancel: CancellationToken,
+    /// Set for port documents (forwarding, SSH): the session is served by [`port::run`].
+    pub port: Option<port::PortSpec>,
 }
 
 /// Applies the data-channel faults to frames leaving the agent.
@@ -110,11 +113,15 @@ pub(crate) async fn run(
     first: Socket,
     mut attach: mpsc::Receiver<Socket>,
 ) {
+    if let Some(spec) = start.port.clone() {
+        return port::run(state, start, spec, first, attach).await;
+    }
     let Start {
         session_id,
         region,
         target,
         cancel,
+        ..
     } = start;
     let Some(inst) = state
         .fleet

@@ -1,0 +1,243 @@
+//! Tunnels through the real SDK and WebSocket against the in-process simulator: a byte server the
+//! test starts on loopback, reached through the simulated agent's port sessions.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fleetdeck::aws::clients::{CallStats, ClientOptions, Clients, Target};
+use fleetdeck::sim::{Health, SimOptions, Simulator};
+use fleetdeck::tunnel::{Tunnel, TunnelSpec, TunnelState};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+const REGION: &str = "us-east-1";
+const MB: usize = 1024 * 1024;
+
+async fn sim(faults: &str) -> Simulator {
+    Simulator::start(SimOptions {
+        instances: 20,
+        regions: vec![REGION.into()],
+        faults: faults.parse().expect("fault spec"),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+async fn clients(sim: &Simulator) -> Clients {
+    let mut options = ClientOptions::new(Some(sim.endpoint_url()));
+    options.static_credentials = Some(("ana".into(), "secret".into()));
+    Clients::new(
+        Target {
+            profile: None,
+            region: REGION.into(),
+        },
+        &options,
+        Arc::new(CallStats::default()),
+    )
+    .await
+}
+
+fn online(sim: &Simulator) -> String {
+    sim.fleet()
+        .iter()
+        .find(|i| i.health == Health::Online && i.region == REGION)
+        .expect("an online instance")
+        .id
+        .clone()
+}
+
+/// Deterministic bytes for request `seed`.
+fn content(seed: u32, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// A tiny HTTP server: `GET /<seed>/<len>` answers `len` deterministic bytes; `POST` echoes the
+/// body's SHA-256 in hex.
+async fn byte_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if tcp.read(&mut b).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                let line = String::from_utf8_lossy(&head).to_string();
+                let path = line.split_whitespace().nth(1).unwrap_or("/0/0").to_string();
+                let mut parts = path.trim_start_matches('/').split('/');
+                let seed: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                let len: usize = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                let body = content(seed, len);
+                let header = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+                let _ = tcp.write_all(header.as_bytes()).await;
+                let _ = tcp.write_all(&body).await;
+                let _ = tcp.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+/// GET through `addr`; returns the body's SHA-256.
+async fn get(addr: SocketAddr, seed: u32, len: usize) -> Vec<u8> {
+    let mut tcp = TcpStream::connect(addr)
+        .await
+        .expect("connect to the tunnel");
+    let req = format!("GET /{seed}/{len} HTTP/1.1\r\nHost: x\r\n\r\n");
+    tcp.write_all(req.as_bytes()).await.expect("send request");
+    let mut all = Vec::new();
+    tcp.read_to_end(&mut all).await.expect("read response");
+    let split = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response header")
+        + 4;
+    assert_eq!(all.len() - split, len, "body length for seed {seed}");
+    Sha256::digest(&all[split..]).to_vec()
+}
+
+async fn wait_state(states: &mut mpsc::UnboundedReceiver<TunnelState>, want: TunnelState) {
+    let deadline = Duration::from_secs(30);
+    tokio::time::timeout(deadline, async {
+        while let Some(s) = states.recv().await {
+            if s == want {
+                return;
+            }
+            if let TunnelState::Failed { reason } = &s {
+                panic!("tunnel failed: {reason}");
+            }
+        }
+        panic!("state stream ended before {want:?}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {want:?} within {deadline:?}"));
+}
+
+async fn many(addr: SocketAddr, n: u32, len: usize) -> Duration {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for seed in 0..n {
+        tasks.push(tokio::spawn(
+            async move { (seed, get(addr, seed, len).await) },
+        ));
+    }
+    for t in tasks {
+        let (seed, digest) = tokio::time::timeout(Duration::from_secs(240), t)
+            .await
+            .expect("transfers finish in time")
+            .expect("transfer task");
+        assert_eq!(
+            digest,
+            Sha256::digest(content(seed, len)).to_vec(),
+            "seed {seed}"
+        );
+    }
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_connections_of_5_mb_through_a_tunnel_to_the_instance() {
+    let sim = sim("").await;
+    let clients = clients(&sim).await;
+    let server = byte_server().await;
+    let (tunnel, mut states) = Tunnel::start(clients, TunnelSpec::new(online(&sim), server.port()))
+        .await
+        .expect("tunnel starts");
+    assert!(tunnel.local_addr().ip().is_loopback());
+    wait_state(&mut states, TunnelState::Listening).await;
+    let size = std::env::var("TUNNEL_TEST_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5usize)
+        * MB;
+    let direct = many(server, 16, size).await;
+    let through = many(tunnel.local_addr(), 16, size).await;
+    let mb = 16.0 * size as f64 / MB as f64;
+    eprintln!(
+        "16 × 5 MB: direct {:.1} MB/s, tunnel {:.1} MB/s",
+        mb / direct.as_secs_f64(),
+        mb / through.as_secs_f64()
+    );
+    let stats = tunnel.stats();
+    assert_eq!(stats.connections_total, 16);
+    assert_eq!(
+        stats.bytes_in,
+        16 * (size as u64 + 37 + (size.to_string().len() as u64))
+    );
+    tunnel.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_host_tunnel_and_a_closed_port_closes_cleanly() {
+    let sim = sim("").await;
+    let clients = clients(&sim).await;
+    let server = byte_server().await;
+    let mut spec = TunnelSpec::new(online(&sim), server.port());
+    spec.remote_host = Some("localhost".into());
+    let (tunnel, mut states) = Tunnel::start(clients.clone(), spec).await.expect("tunnel");
+    wait_state(&mut states, TunnelState::Listening).await;
+    many(tunnel.local_addr(), 4, MB).await;
+
+    // A closed port: the agent's dial fails; the client sees a clean EOF and the tunnel stays.
+    let closed = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let closed_port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let (dead, mut dead_states) =
+        Tunnel::start(clients, TunnelSpec::new(online(&sim), closed_port))
+            .await
+            .expect("tunnel");
+    wait_state(&mut dead_states, TunnelState::Listening).await;
+    let mut tcp = TcpStream::connect(dead.local_addr())
+        .await
+        .expect("connect");
+    let mut buf = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(20), tcp.read_to_end(&mut buf))
+        .await
+        .expect("closed in time")
+        .expect("clean close, not a reset");
+    assert_eq!(n, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dead.stats().connect_errors == 0 {
+        assert!(Instant::now() < deadline, "ConnectToPortError counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The other tunnel (same process, same simulator) keeps working.
+    many(tunnel.local_addr(), 2, 1000).await;
+    assert_eq!(dead.stats().restarts, 0);
+    dead.close();
+    tunnel.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tunnel_recovers_from_websocket_drops() {
+    let sim = sim("ws-drop=2s").await;
+    let clients = clients(&sim).await;
+    let server = byte_server().await;
+    let (tunnel, mut states) = Tunnel::start(clients, TunnelSpec::new(online(&sim), server.port()))
+        .await
+        .expect("tunnel");
+    wait_state(&mut states, TunnelState::Listening).await;
+    // Transfers long enough to span drops.
+    many(tunnel.local_addr(), 4, 4 * MB).await;
+    wait_state(&mut states, TunnelState::Reconnecting).await;
+    wait_state(&mut states, TunnelState::Listening).await;
+    many(tunnel.local_addr(), 4, 100_000).await;
+    tunnel.close();
+}
