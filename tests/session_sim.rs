@@ -1,41 +1,25 @@
 //! Shell sessions through the real SDK and a real WebSocket against the in-process simulator's
 //! gateway and simulated agent (a real shell in a PTY).
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use fleetdeck::aws::clients::{CallStats, ClientOptions, Clients, Target};
+use fleetdeck::aws::clients::Clients;
 use fleetdeck::channel::{SessionEvent, SessionHandle, SessionState, ShellSession, Size};
-use fleetdeck::sim::{Health, SimOptions, Simulator};
+use fleetdeck::sim::{Health, Simulator};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 const REGION: &str = "us-east-1";
 
 async fn sim(faults: &str) -> Simulator {
-    Simulator::start(SimOptions {
-        instances: 40,
-        regions: vec![REGION.into()],
-        faults: faults.parse().expect("fault spec"),
-        ..SimOptions::default()
-    })
-    .await
-    .expect("simulator starts")
+    common::inproc::simulator(40, REGION, faults).await
 }
 
 async fn clients(sim: &Simulator) -> Clients {
-    let mut options = ClientOptions::new(Some(sim.endpoint_url()));
-    options.static_credentials = Some(("ana".into(), "secret".into()));
-    Clients::new(
-        Target {
-            profile: None,
-            region: REGION.into(),
-        },
-        &options,
-        Arc::new(CallStats::default()),
-    )
-    .await
+    common::inproc::clients(sim, REGION).await
 }
 
 fn instance(sim: &Simulator, health: Health) -> (String, String) {

@@ -1,12 +1,13 @@
 //! Tunnels through the real SDK and WebSocket against the in-process simulator: a byte server the
 //! test starts on loopback, reached through the simulated agent's port sessions.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fleetdeck::aws::clients::{CallStats, ClientOptions, Clients, Target};
-use fleetdeck::sim::{Health, SimOptions, Simulator};
+use fleetdeck::aws::clients::Clients;
+use fleetdeck::sim::{Health, Simulator};
 use fleetdeck::tunnel::{Tunnel, TunnelSpec, TunnelState};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,28 +18,11 @@ const REGION: &str = "us-east-1";
 const MB: usize = 1024 * 1024;
 
 async fn sim(faults: &str) -> Simulator {
-    Simulator::start(SimOptions {
-        instances: 20,
-        regions: vec![REGION.into()],
-        faults: faults.parse().expect("fault spec"),
-        ..SimOptions::default()
-    })
-    .await
-    .expect("simulator starts")
+    common::inproc::simulator(20, REGION, faults).await
 }
 
 async fn clients(sim: &Simulator) -> Clients {
-    let mut options = ClientOptions::new(Some(sim.endpoint_url()));
-    options.static_credentials = Some(("ana".into(), "secret".into()));
-    Clients::new(
-        Target {
-            profile: None,
-            region: REGION.into(),
-        },
-        &options,
-        Arc::new(CallStats::default()),
-    )
-    .await
+    common::inproc::clients(sim, REGION).await
 }
 
 fn online(sim: &Simulator) -> String {

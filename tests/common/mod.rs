@@ -2,6 +2,8 @@
 //! and moto as child processes on loopback, each found through its real entry point.
 #![allow(dead_code)]
 
+pub mod inproc;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
