@@ -41,7 +41,11 @@ pub(crate) fn prepare(root: &Path, instance: &SimInstance) -> std::io::Result<In
     let script = format!("#!/bin/sh\necho {}\n", shell_quote(name));
     if std::fs::read_to_string(&shim).ok().as_deref() != Some(script.as_str()) {
         // Write then rename: a concurrent reader never sees a half-written shim.
-        let tmp = bin.join(format!(".hostname.{}", std::process::id()));
+        // Unique per call: simulators in one process share the sandbox root, and two sessions
+        // on the same instance may prepare it at the same moment.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = bin.join(format!(".hostname.{}.{n}", std::process::id()));
         std::fs::write(&tmp, &script)?;
         #[cfg(unix)]
         {
@@ -94,5 +98,39 @@ mod tests {
         assert_eq!(lines[0], inst.name);
         assert_eq!(lines[1], inst.id);
         assert!(lines[2].ends_with(&inst.id), "{text}");
+    }
+
+    /// Several sessions on one instance at once (tests run simulators in parallel in one
+    /// process): every preparation succeeds.
+    #[test]
+    fn concurrent_preparations_of_one_instance_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let fleet = generate_fleet(&FleetSpec {
+            instances: 3,
+            seed: 1,
+            regions: vec!["us-east-1".into()],
+            start: chrono::Utc::now(),
+        });
+        let inst = fleet[0].clone();
+        // A stale shim makes every thread rewrite it.
+        let first = prepare(dir.path(), &inst).unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let root = dir.path().to_path_buf();
+                let inst = inst.clone();
+                let shim = first.bin.join("hostname");
+                std::thread::spawn(move || {
+                    (0..50)
+                        .map(|_| {
+                            let _ = std::fs::write(&shim, "stale");
+                            prepare(&root, &inst).map(|_| ())
+                        })
+                        .collect::<Result<Vec<()>, _>>()
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
     }
 }
