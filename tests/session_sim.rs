@@ -203,6 +203,51 @@ async fn shell_runs_commands_resizes_interrupts_and_is_logged() {
     let lines: Vec<&str> = log.events().iter().filter_map(|e| e.message()).collect();
     assert!(lines.iter().any(|l| l.ends_with("\r42")), "{lines:?}");
     assert!(lines.iter().all(|l| !l.ends_with('\r')), "CRLF became LF");
+
+    // The aws CLI (botocore) sees the same history.
+    let env = common::Env::new();
+    let endpoint = sim.endpoint_url();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("aws")
+            .args([
+                "ssm",
+                "describe-sessions",
+                "--state",
+                "History",
+                "--output",
+                "json",
+                "--region",
+                REGION,
+                "--endpoint-url",
+                &endpoint,
+            ])
+            .env("AWS_ACCESS_KEY_ID", "ana")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("AWS_CONFIG_FILE", env.path().join(".aws/config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                env.path().join(".aws/credentials"),
+            )
+            .output()
+    })
+    .await
+    .expect("aws task")
+    .expect("the aws CLI runs (pip install awscli, or .ci/setup)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(&text).expect("aws prints JSON");
+    let listed = json["Sessions"]
+        .as_array()
+        .expect("Sessions list")
+        .iter()
+        .find(|s| s["SessionId"] == session_id.as_str())
+        .unwrap_or_else(|| panic!("{session_id} missing from {text}"));
+    assert_eq!(listed["Status"], "Terminated");
+    assert_eq!(listed["Target"], id.as_str());
 }
 
 #[tokio::test]
