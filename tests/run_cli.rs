@@ -284,7 +284,7 @@ fn in_terminal(env: &Env, args: &[&str], typed: &str) -> (u32, String) {
     });
     let code = status.expect("exited").exit_code();
     // Let the reader drain what is left.
-    wait_for("the terminal output", Duration::from_secs(5), || {
+    wait_for("the terminal output", Duration::from_secs(30), || {
         let s = screen.lock().expect("screen");
         code != 0 || s.contains("Results:")
     });
