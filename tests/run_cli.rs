@@ -260,7 +260,7 @@ fn in_terminal(env: &Env, args: &[&str], typed: &str) -> (u32, String) {
     let mut writer = pair.master.take_writer().expect("writer");
     let screen = Arc::new(Mutex::new(String::new()));
     let sink = screen.clone();
-    std::thread::spawn(move || {
+    let reader_thread = std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = reader.read(&mut buf) {
             if n == 0 {
@@ -283,10 +283,10 @@ fn in_terminal(env: &Env, args: &[&str], typed: &str) -> (u32, String) {
         status.is_some()
     });
     let code = status.expect("exited").exit_code();
-    // Let the reader drain what is left.
+    // Everything the child wrote is read once the PTY reports its end (the child's side closed),
+    // whatever the exit status: wait for the reader, not for some text.
     wait_for("the terminal output", Duration::from_secs(30), || {
-        let s = screen.lock().expect("screen");
-        code != 0 || s.contains("Results:")
+        reader_thread.is_finished()
     });
     let text = screen.lock().expect("screen").clone();
     (code, text)
