@@ -12,8 +12,7 @@ use bytes::Bytes;
 use crate::aws::{self, CallStats, ClientOptions, clients::Clients};
 use crate::channel::{SessionEvent, SessionState, ShellSession};
 use crate::config::Config;
-use crate::model::Instance;
-use crate::search::{FleetIndex, Query};
+use crate::search::{TargetMatch, resolve_target as resolve_instance};
 use crate::terminal::raw::{RawMode, terminal_size};
 
 use super::{Cli, CliResult, ConnectArgs, Engine, Failure, targets};
@@ -54,34 +53,22 @@ async fn resolve(all: &[Clients], target: &str) -> Result<(Clients, String), Fai
         eprintln!("warning: {}", problem.error);
     }
     let instances = &inventory.instances;
-    let by = |f: &dyn Fn(&Instance) -> bool| -> Vec<&Instance> {
-        instances.iter().filter(|i| f(i)).collect()
-    };
-    let mut matches = by(&|i| i.instance_id == target);
-    if matches.is_empty() {
-        matches = by(&|i| i.name.as_deref() == Some(target));
-    }
-    if matches.is_empty() {
-        let query = Query::parse(target).map_err(|e| Failure::Usage(e.to_string()))?;
-        let mut index = FleetIndex::new(instances);
-        matches = index
-            .search(instances, &query)
-            .into_iter()
-            .map(|hit| &instances[hit.index])
-            .collect();
-    }
-    let chosen = match matches.as_slice() {
-        [one] => *one,
-        [] => {
+    let matched = resolve_instance(instances, target).map_err(|e| Failure::Usage(e.to_string()))?;
+    let chosen = match matched {
+        TargetMatch::One(n) => &instances[n],
+        TargetMatch::None => {
             return Err(Failure::Other(format!(
                 "no instance matches '{target}': check the id, Name or query with `fleetdeck list {target}`"
             )));
         }
-        many => {
+        TargetMatch::Ambiguous(many) => {
             let names: Vec<String> = many
                 .iter()
                 .take(5)
-                .map(|i| format!("{} ({})", i.instance_id, i.name.as_deref().unwrap_or("-")))
+                .map(|&n| {
+                    let i = &instances[n];
+                    format!("{} ({})", i.instance_id, i.name.as_deref().unwrap_or("-"))
+                })
                 .collect();
             return Err(Failure::Usage(format!(
                 "'{target}' matches {} instances ({}{}); give an instance id or a narrower query",

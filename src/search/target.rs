@@ -1,5 +1,5 @@
 //! One instance from what a person typed: an id, a Name, or a query that matches only it.
-//! Shared by every command that takes a TARGET (`doctor` now; `connect`, `tunnel` later).
+//! Shared by every command that takes a TARGET (`doctor`, `connect`, `tunnel`, `proxy`).
 
 use super::{FleetIndex, Query, QueryError};
 use crate::model::Instance;
