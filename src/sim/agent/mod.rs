@@ -57,6 +57,20 @@ struct Faulty {
 }
 
 impl Faulty {
+    /// The simulator's data-channel faults, with a random stream of the session's own (drawn
+    /// from the simulator's seeded generator).
+    fn for_session(state: &SimState) -> Faulty {
+        let seed = {
+            use rand::Rng;
+            state.lock().rng.random::<u64>()
+        };
+        Faulty {
+            spec: state.faults.clone(),
+            rng: StdRng::seed_from_u64(seed),
+            held: None,
+        }
+    }
+
     async fn transmit(&mut self, ws: &mut Option<Socket>, frame: Bytes) {
         if FaultSpec::roll(self.spec.frame_loss, &mut self.rng) {
             return;
@@ -148,15 +162,7 @@ pub(crate) async fn run(
         }
     };
     mark_connected(&state, &session_id);
-    let seed = {
-        use rand::Rng;
-        state.lock().rng.random::<u64>()
-    };
-    let mut faults = Faulty {
-        spec: state.faults.clone(),
-        rng: StdRng::seed_from_u64(seed),
-        held: None,
-    };
+    let mut faults = Faulty::for_session(&state);
     let drop_every = state.faults.ws_drop;
     let mut drop_at = drop_every.map(|d| Instant::now() + d);
     let mut reliable = Reliable::new(Role::Agent);

@@ -11,8 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -107,15 +105,7 @@ pub(super) async fn run(
     } = start;
     let mut ws = Some(first);
     mark_connected(&state, &session_id);
-    let seed = {
-        use rand::Rng;
-        state.lock().rng.random::<u64>()
-    };
-    let mut faults = Faulty {
-        spec: state.faults.clone(),
-        rng: StdRng::seed_from_u64(seed),
-        held: None,
-    };
+    let mut faults = Faulty::for_session(&state);
     let drop_every = state.faults.ws_drop;
     let mut drop_at = drop_every.map(|d| Instant::now() + d);
     let mut reliable = Reliable::new(Role::Agent);
