@@ -288,4 +288,22 @@ mod tests {
         sim.shutdown().await;
         assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     }
+
+    #[tokio::test]
+    async fn each_simulator_has_its_own_sandbox_root_removed_when_it_stops() {
+        let first = Simulator::start(SimOptions::default())
+            .await
+            .expect("starts");
+        let second = Simulator::start(SimOptions::default())
+            .await
+            .expect("starts");
+        let root = first.state.sandbox_root.clone();
+        assert_ne!(root, second.state.sandbox_root);
+
+        let sandbox = sandbox::prepare(&root, &first.fleet()[0]).expect("sandbox");
+        assert!(sandbox.home.is_dir());
+        first.shutdown().await;
+        assert!(!root.exists(), "{} outlived its simulator", root.display());
+        second.shutdown().await;
+    }
 }

@@ -1,6 +1,6 @@
 //! Per-instance sandboxes for everything the simulator runs "on" an instance (Run Command scripts
 //! and shell sessions alike): the working directory and HOME
-//! `<SimState::sandbox_root>/<instance-id>/` (= `<tmp>/fleetdeck-sim-<pid>/<instance-id>/`), a
+//! `<SimState::sandbox_root>/<instance-id>/` (= `<tmp>/fleetdeck-sim-<pid>-<n>/<instance-id>/`), a
 //! `.bin` directory first on PATH with a `hostname` shim that prints the instance's Name, and an
 //! environment that says which instance this is (HOSTNAME, INSTANCE_ID, AWS_SSM_INSTANCE_ID,
 //! AWS_REGION). A file a Run Command script writes is there for the next shell session.
@@ -41,8 +41,7 @@ pub(crate) fn prepare(root: &Path, instance: &SimInstance) -> std::io::Result<In
     let script = format!("#!/bin/sh\necho {}\n", shell_quote(name));
     if std::fs::read_to_string(&shim).ok().as_deref() != Some(script.as_str()) {
         // Write then rename: a concurrent reader never sees a half-written shim.
-        // Unique per call: simulators in one process share the sandbox root, and two sessions
-        // on the same instance may prepare it at the same moment.
+        // Unique per call: two sessions on the same instance may prepare it at the same moment.
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = bin.join(format!(".hostname.{}.{n}", std::process::id()));

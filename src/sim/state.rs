@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -36,13 +36,30 @@ pub(crate) struct SimState {
     pub started: DateTime<Utc>,
     /// Sessions the gateway may still connect (tokens, agent tasks).
     pub live: Registry,
-    /// Where agents run shells: `<tmp>/fleetdeck-sim-<pid>/<instance-id>/`.
+    /// Where agents run shells: `<tmp>/fleetdeck-sim-<pid>-<n>/<instance-id>/`, one root per
+    /// simulator so that several in one process (the tests) never share files, removed on drop.
     pub sandbox_root: PathBuf,
     addr: OnceLock<SocketAddr>,
     /// Session preferences' `cloudWatchStreamingEnabled`: JSON events during the session instead
     /// of a plain-text upload at its end.
     stream_session_logs: AtomicBool,
     inner: Mutex<Inner>,
+}
+
+/// `<tmp>/fleetdeck-sim-<pid>-<n>`: the pid keeps concurrent processes apart, `n` the simulators
+/// of one process.
+fn fresh_sandbox_root() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("fleetdeck-sim-{}-{n}", std::process::id()))
+}
+
+/// The state outlives every agent task (they hold it), so by the time it drops no shell or script
+/// of this simulator still needs its sandbox.
+impl Drop for SimState {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.sandbox_root);
+    }
 }
 
 impl SimState {
@@ -59,8 +76,7 @@ impl SimState {
             faults,
             started,
             live: Registry::default(),
-            sandbox_root: std::env::temp_dir()
-                .join(format!("fleetdeck-sim-{}", std::process::id())),
+            sandbox_root: fresh_sandbox_root(),
             addr: OnceLock::new(),
             stream_session_logs: AtomicBool::new(false),
             inner: Mutex::new(Inner {
