@@ -73,11 +73,10 @@ fn every_instance_once_with_the_health_the_fleet_was_seeded_with() {
             assert_eq!(row["agent_version"], ssm.agent_version.as_str());
             assert_eq!(row["agent_is_latest"], ssm.is_latest_version);
         }
-        // Hybrid nodes' tags need one ssm:ListTagsForResource call per node: not read yet.
-        if i.ec2.is_some() {
-            for (k, v) in &i.tags {
-                assert_eq!(row["tags"][k], v.as_str(), "{} tag {k}", i.id);
-            }
+        // EC2 instances' tags come from EC2, hybrid nodes' from ssm:ListTagsForResource.
+        assert!(!i.tags.is_empty(), "{} has tags in the simulator", i.id);
+        for (k, v) in &i.tags {
+            assert_eq!(row["tags"][k], v.as_str(), "{} tag {k}", i.id);
         }
     }
 

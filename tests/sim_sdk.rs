@@ -243,6 +243,51 @@ async fn sim_errors_arrive_as_typed_sdk_errors() {
 }
 
 #[tokio::test]
+async fn sim_tags_of_hybrid_nodes_come_from_list_tags_for_resource() {
+    use aws_sdk_ssm::types::ResourceTypeForTagging;
+    let sim = start("").await;
+    let hybrid = sim
+        .fleet()
+        .iter()
+        .find(|i| i.health == Health::Hybrid)
+        .expect("the seeded fleet has hybrid nodes")
+        .clone();
+    let conf = config(&sim, &hybrid.region, RetryConfig::standard()).await;
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    let out = ssm
+        .list_tags_for_resource()
+        .resource_type(ResourceTypeForTagging::ManagedInstance)
+        .resource_id(&hybrid.id)
+        .send()
+        .await
+        .expect("tags of a hybrid node");
+    let tags: Vec<(String, String)> = out
+        .tag_list()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
+    assert_eq!(tags, hybrid.tags);
+
+    // EC2 instances are tagged in EC2: SSM answers as it does for an id it does not know.
+    let ec2_instance = sim
+        .fleet()
+        .iter()
+        .find(|i| i.region == hybrid.region && i.ec2.is_some() && i.ssm.is_some())
+        .expect("a managed EC2 instance");
+    for id in [ec2_instance.id.as_str(), "mi-0123456789abcdef0"] {
+        let err = ssm
+            .list_tags_for_resource()
+            .resource_type(ResourceTypeForTagging::ManagedInstance)
+            .resource_id(id)
+            .send()
+            .await
+            .expect_err("not a hybrid node")
+            .into_service_error();
+        assert!(err.is_invalid_resource_id(), "{id}: {err:?}");
+    }
+}
+
+#[tokio::test]
 async fn sim_logs_put_then_get_in_order() {
     let sim = start("").await;
     let conf = config(&sim, "eu-west-1", RetryConfig::standard()).await;

@@ -1,12 +1,12 @@
 //! The fleet: EC2 DescribeInstances joined with SSM DescribeInstanceInformation on instance id,
 //! every page, every (profile, region) at once. A failure in one slice is reported, never fatal.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::Instance as Ec2Instance;
-use aws_sdk_ssm::types::InstanceInformation;
+use aws_sdk_ssm::types::{InstanceInformation, ResourceTypeForTagging};
 use chrono::{DateTime, Utc};
 
 use super::{AwsError, Clients, Target};
@@ -17,6 +17,11 @@ const EC2_PAGE: i32 = 1000;
 const SSM_PAGE: i32 = 50;
 /// Rounds of our own backoff after the SDK's retries are spent on throttling.
 const THROTTLE_ROUNDS: u32 = 4;
+/// ListTagsForResource calls in flight at once per target.
+const HYBRID_TAG_CALLS: usize = 8;
+/// Hybrid nodes whose tags are read per target: one call each would make a large on-premises
+/// fleet's inventory take minutes, so past this many their tags are left unread (documented).
+const HYBRID_TAG_LIMIT: usize = 200;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct InventoryProblem {
@@ -87,7 +92,69 @@ async fn fetch_target(clients: &Clients) -> (Vec<Instance>, Vec<InventoryProblem
         report(e);
         Vec::new()
     });
-    (join(&clients.target, ec2, ssm, ssm_known), problems)
+    let mut instances = join(&clients.target, ec2, ssm, ssm_known);
+    if let Err(e) = add_hybrid_tags(clients, &mut instances).await {
+        report(e);
+    }
+    (instances, problems)
+}
+
+/// Hybrid nodes have no EC2 record, so their tags live in SSM, one ListTagsForResource call per
+/// node, a few at once, for up to `HYBRID_TAG_LIMIT` nodes. The first failure is reported once
+/// and the nodes keep their names from SSM, so the fleet still lists.
+async fn add_hybrid_tags(clients: &Clients, instances: &mut [Instance]) -> Result<(), AwsError> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let hybrid: Vec<usize> = instances
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.state == InstanceState::Hybrid)
+        .map(|(n, _)| n)
+        .collect();
+    if hybrid.len() > HYBRID_TAG_LIMIT {
+        tracing::info!(
+            nodes = hybrid.len(),
+            "too many hybrid nodes to read their tags one call each; tags left unread"
+        );
+        return Ok(());
+    }
+    let ids: Vec<(usize, String)> = hybrid
+        .into_iter()
+        .map(|n| (n, instances[n].instance_id.clone()))
+        .collect();
+    let tagged: Vec<(usize, BTreeMap<String, String>)> = stream::iter(ids)
+        .map(|(n, id)| async move { Ok::<_, AwsError>((n, hybrid_tags(clients, &id).await?)) })
+        .buffer_unordered(HYBRID_TAG_CALLS)
+        .try_collect()
+        .await?;
+    for (n, tags) in tagged {
+        instances[n].tags = tags;
+    }
+    Ok(())
+}
+
+async fn hybrid_tags(c: &Clients, id: &str) -> Result<BTreeMap<String, String>, AwsError> {
+    let out = with_throttle_rounds(|| async {
+        c.ssm
+            .list_tags_for_resource()
+            .resource_type(ResourceTypeForTagging::ManagedInstance)
+            .resource_id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    e,
+                    &c.target,
+                    "ssm:ListTagsForResource",
+                    c.endpoint_for("ssm"),
+                )
+            })
+    })
+    .await?;
+    Ok(out
+        .tag_list()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect())
 }
 
 /// Runs one API call, retrying further rounds on throttling with our own backoff.

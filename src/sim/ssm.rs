@@ -70,6 +70,7 @@ pub(crate) fn handle(
     match operation {
         "DescribeInstanceInformation" => describe_instance_information(fleet, region, input),
         "DescribeSessions" => describe_sessions(sessions, region, input),
+        "ListTagsForResource" => list_tags_for_resource(fleet, region, input),
         other => Err(ApiError::client(
             "UnknownOperationException",
             format!("AmazonSSM.{other} is not an operation the simulator answers"),
@@ -289,6 +290,64 @@ fn describe_instance_information(
         out["NextToken"] = json!(next);
     }
     Ok(out)
+}
+
+/// Resource types SSM tags (`ResourceTypeForTagging`). Only managed nodes have tags in the
+/// simulator; the others exist nowhere here, so their ids are all invalid.
+const TAGGABLE_TYPES: &[&str] = &[
+    "Document",
+    "ManagedInstance",
+    "MaintenanceWindow",
+    "Parameter",
+    "PatchBaseline",
+    "OpsItem",
+    "OpsMetadata",
+    "Automation",
+    "Association",
+];
+
+/// SSM keeps tags of hybrid (`mi-`) nodes only: EC2 instances are tagged in EC2, and asking SSM
+/// for one is `InvalidResourceId`, as it is for an id SSM does not know.
+fn list_tags_for_resource(
+    fleet: &[SimInstance],
+    region: &str,
+    input: &JsonInput,
+) -> Result<Value, ApiError> {
+    let kind = input
+        .str("ResourceType")?
+        .ok_or_else(|| validation_null("resourceType"))?;
+    let id = input
+        .str("ResourceId")?
+        .ok_or_else(|| validation_null("resourceId"))?;
+    if !TAGGABLE_TYPES.contains(&kind) {
+        return Err(ApiError::validation(
+            &format!("'{kind}'"),
+            "resourceType",
+            &format!(
+                "Member must satisfy enum value set: [{}]",
+                TAGGABLE_TYPES.join(", ")
+            ),
+        ));
+    }
+    let invalid_id = || {
+        ApiError::client(
+            "InvalidResourceId",
+            "The resource ID isn't valid. Verify that you entered the correct ID and try again.",
+        )
+    };
+    if kind != "ManagedInstance" {
+        return Err(invalid_id());
+    }
+    let node = fleet
+        .iter()
+        .find(|i| i.region == region && i.id == id && i.ec2.is_none() && i.ssm.is_some())
+        .ok_or_else(invalid_id)?;
+    let tags: Vec<Value> = node
+        .tags
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    Ok(json!({ "TagList": tags }))
 }
 
 type SessionCheck = Box<dyn Fn(&SessionRecord) -> bool>;
