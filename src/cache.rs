@@ -6,7 +6,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -221,7 +221,9 @@ mod tests {
         let path = cache
             .store(&key(), Utc::now(), &[instance("i-1")])
             .expect("stored");
-        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777
+        };
         assert_eq!(mode(&path), 0o600);
         assert_eq!(
             mode(&dir.path().join("fleetdeck")),
