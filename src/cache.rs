@@ -4,14 +4,16 @@
 //! its owner only (instance names, IPs and tags are not for other users of the machine). A cache
 //! that cannot be read or parsed is ignored: it is only ever a head start.
 
+use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::Instance;
+use crate::private_fs;
 
 /// Bumped when the file's shape changes; other versions are ignored.
 const FORMAT_VERSION: u32 = 1;
@@ -125,7 +127,7 @@ impl Cache {
             path: path.clone(),
             source,
         };
-        create_private_dir(&self.dir).map_err(write_err)?;
+        private_fs::create_dir(&self.dir).map_err(write_err)?;
         let body = serde_json::to_vec(&CachedInventory {
             version: FORMAT_VERSION,
             key: key.clone(),
@@ -133,7 +135,11 @@ impl Cache {
             instances: instances.to_vec(),
         })?;
         let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-        let mut file = open_private(&tmp).map_err(write_err)?;
+        let mut file = private_fs::open(
+            &tmp,
+            OpenOptions::new().write(true).create(true).truncate(true),
+        )
+        .map_err(write_err)?;
         file.write_all(&body)
             .and_then(|()| file.sync_all())
             .map_err(write_err)?;
@@ -144,36 +150,6 @@ impl Cache {
         })?;
         Ok(path)
     }
-}
-
-#[cfg(unix)]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::File::create(path)
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }
 
 #[cfg(test)]
@@ -241,15 +217,19 @@ mod tests {
     fn file_is_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("temp dir");
-        let cache = Cache::at(dir.path());
+        let cache = Cache::at(dir.path().join("fleetdeck"));
         let path = cache
             .store(&key(), Utc::now(), &[instance("i-1")])
             .expect("stored");
-        let mode = std::fs::metadata(&path)
-            .expect("metadata")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777
+        };
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(
+            mode(&dir.path().join("fleetdeck")),
+            0o700,
+            "the cache directory"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod diagnosis;
 pub mod format;
 pub mod model;
 pub mod output;
+pub mod private_fs;
 pub mod replay;
 pub mod run;
 pub mod search;

@@ -40,13 +40,31 @@ impl fmt::Display for Target {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ClientOptions {
     pub endpoint_url: Option<String>,
     /// Fixed credentials instead of the chain: the demo's simulator needs no AWS account.
     pub static_credentials: Option<(String, String)>,
     /// Attempts per request, throttling included (the SDK's standard retry mode).
     pub max_attempts: u32,
+}
+
+/// The secret key of `static_credentials` prints as `***` (a `{:?}` in a log or a panic message
+/// must not carry it).
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("endpoint_url", &self.endpoint_url)
+            .field(
+                "static_credentials",
+                &self
+                    .static_credentials
+                    .as_ref()
+                    .map(|(key, _)| (key, "***")),
+            )
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
 }
 
 impl ClientOptions {
@@ -209,4 +227,18 @@ pub async fn build_all(
             .map(|t| Clients::new(t.clone(), options, stats.clone())),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_static_secret_key() {
+        let mut options = ClientOptions::new(None);
+        options.static_credentials = Some(("AKIDPLAIN".into(), "the-secret-key".into()));
+        let text = format!("{options:?}");
+        assert!(text.contains("AKIDPLAIN"), "{text}");
+        assert!(!text.contains("the-secret-key"), "{text}");
+    }
 }

@@ -229,17 +229,38 @@ fn fail(failure: Failure) -> ExitCode {
     }
 }
 
+/// Dependencies whose TRACE events carry credentials: the SDK's deserialized StartSession output
+/// (TokenValue, StreamUrl), SigV4's request being signed, and tungstenite's handshake (StreamUrl,
+/// `x-amz-security-token`) and frames (the OpenDataChannel token). Their TRACE level is dropped
+/// whatever `FLEETDECK_LOG` asks for (docs/security.md).
+const CREDENTIAL_TRACERS: [&str; 4] = [
+    "aws_smithy_runtime",
+    "aws_sigv4",
+    "tungstenite",
+    "tokio_tungstenite",
+];
+
 /// Logs go to stderr only when asked for (`FLEETDECK_LOG=debug`), so scripts get clean output.
 fn init_tracing() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{FilterExt, filter_fn};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let Ok(filter) = std::env::var("FLEETDECK_LOG") else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let no_credentials = filter_fn(|meta| {
+        *meta.level() != tracing::Level::TRACE
+            || !CREDENTIAL_TRACERS
+                .iter()
+                .any(|t| meta.target().starts_with(t))
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_filter(filter.and(no_credentials));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 async fn run(cli: Cli) -> CliResult {

@@ -77,6 +77,11 @@ pub async fn run(cli: &Cli, args: &TunnelArgs) -> CliResult {
                     announced = true;
                     println!("Listening on {} → {via}:{}", tunnel.local_addr(), args.remote_port);
                     let _ = std::io::stdout().flush();
+                    if let Some(warning) =
+                        exposure_warning(tunnel.local_addr(), &via, args.remote_port)
+                    {
+                        eprintln!("{warning}");
+                    }
                 }
                 Some(TunnelState::Listening) => eprintln!("Tunnel reconnected."),
                 Some(TunnelState::Reconnecting) => eprintln!("Tunnel reconnecting…"),
@@ -86,6 +91,19 @@ pub async fn run(cli: &Cli, args: &TunnelArgs) -> CliResult {
             }
         }
     }
+}
+
+/// The tunnel has no authentication of its own: when it listens beyond loopback (`--bind`),
+/// say who can now use it.
+fn exposure_warning(local: std::net::SocketAddr, via: &str, remote_port: u16) -> Option<String> {
+    (!local.ip().is_loopback()).then(|| {
+        format!(
+            "warning: {} is not a loopback address: anyone who can reach this machine on port {} \
+             reaches {via}:{remote_port} with your AWS permissions",
+            local.ip(),
+            local.port()
+        )
+    })
 }
 
 pub async fn proxy(cli: &Cli, args: &ProxyArgs) -> CliResult {
@@ -137,4 +155,18 @@ pub async fn proxy(cli: &Cli, args: &ProxyArgs) -> CliResult {
     }
     drop(handle);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_listener_beyond_loopback_is_warned_about() {
+        let at = |a: &str| a.parse().expect("literal address");
+        assert_eq!(exposure_warning(at("127.0.0.1:5432"), "i-1", 5432), None);
+        assert_eq!(exposure_warning(at("[::1]:5432"), "i-1", 5432), None);
+        let warning = exposure_warning(at("0.0.0.0:15432"), "i-1", 5432).expect("warned");
+        assert!(warning.contains("port 15432 reaches i-1:5432"), "{warning}");
+    }
 }

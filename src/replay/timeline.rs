@@ -364,9 +364,11 @@ impl Timeline {
         out
     }
 
-    /// The screen at time `t` on a `cols`×`rows` terminal.
+    /// The screen at time `t` on a `cols`×`rows` terminal (at least 2x2: see
+    /// [`crate::terminal::screen::MIN_SIZE`]).
     pub fn screen_at(&self, t: Duration, cols: u16, rows: u16) -> vt100::Parser {
-        let mut parser = vt100::Parser::new(rows, cols, 0);
+        use crate::terminal::screen::MIN_SIZE;
+        let mut parser = vt100::Parser::new(rows.max(MIN_SIZE), cols.max(MIN_SIZE), 0);
         for frame in &self.frames[..self.frames_until(t)] {
             parser.process(frame.terminal_bytes().as_bytes());
         }

@@ -90,24 +90,14 @@ pub fn audit_path() -> Option<PathBuf> {
     Some(base.join("fleetdeck").join("audit.jsonl"))
 }
 
-/// Appends one line; creates the file with mode 0600 (and tightens an existing one).
+/// Appends one line; creates the file with mode 0600 in a 0700 directory (and tightens an
+/// existing file).
 pub fn append(path: &Path, record: &AuditRecord) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::private_fs::create_dir(dir)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
+    let mut file =
+        crate::private_fs::open(path, std::fs::OpenOptions::new().create(true).append(true))?;
     let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
     line.push('\n');
     file.write_all(line.as_bytes())?;
@@ -188,6 +178,12 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+            let dir = std::fs::metadata(path.parent().unwrap()).unwrap();
+            assert_eq!(
+                dir.permissions().mode() & 0o777,
+                0o700,
+                "the audit directory"
+            );
         }
     }
 }

@@ -181,6 +181,12 @@ impl Simulator {
         format!("http://{}", self.addr)
     }
 
+    /// Every (TokenValue, StreamUrl) StartSession and ResumeSession have handed out: the secrets
+    /// tests/secrets.rs greps fleetdeck's logs, screen and files for.
+    pub fn issued_session_secrets(&self) -> Vec<(String, String)> {
+        self.state.live.issued()
+    }
+
     /// The fleet being served, in the order the APIs list it.
     pub fn fleet(&self) -> &[SimInstance] {
         &self.state.fleet

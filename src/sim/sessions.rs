@@ -48,11 +48,27 @@ pub(crate) struct Live {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     live: Mutex<HashMap<String, Live>>,
+    /// Every (TokenValue, StreamUrl) handed out, so tests can prove they leak nowhere.
+    issued: Mutex<Vec<(String, String)>>,
 }
 
 impl Registry {
     pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<String, Live>> {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record_issued(&self, token: &str, url: &str) {
+        self.issued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((token.to_string(), url.to_string()));
+    }
+
+    pub(crate) fn issued(&self) -> Vec<(String, String)> {
+        self.issued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -189,6 +205,7 @@ fn start_session(
             port,
         },
     );
+    state.live.record_issued(&token, &url);
     Ok(json!({"SessionId": session_id, "TokenValue": token, "StreamUrl": url}))
 }
 
@@ -260,6 +277,7 @@ fn resume_session(state: &SimState, region: &str, input: &JsonInput) -> Result<V
         entry.token = token.clone();
     }
     let url = stream_url(state, id);
+    state.live.record_issued(&token, &url);
     Ok(json!({"SessionId": id, "TokenValue": token, "StreamUrl": url}))
 }
 

@@ -5,6 +5,11 @@ use super::keys::KeyModes;
 /// Lines kept above the screen for scroll mode.
 pub const SCROLLBACK: usize = 5_000;
 
+/// The smallest screen emulated: vt100 0.16 panics on a line that wraps in a 1-row screen and on
+/// a wide character in a 1-column one (found by tests/fuzz.rs), so a smaller pane gets a 2x2
+/// screen, of which it shows what fits.
+pub const MIN_SIZE: u16 = 2;
+
 pub struct TermScreen {
     parser: vt100::Parser,
 }
@@ -19,7 +24,7 @@ impl std::fmt::Debug for TermScreen {
 impl TermScreen {
     pub fn new(rows: u16, cols: u16) -> TermScreen {
         TermScreen {
-            parser: vt100::Parser::new(rows.max(1), cols.max(1), SCROLLBACK),
+            parser: vt100::Parser::new(rows.max(MIN_SIZE), cols.max(MIN_SIZE), SCROLLBACK),
         }
     }
 
@@ -36,7 +41,7 @@ impl TermScreen {
     /// Resizes the emulated screen; the caller sends the same size to the remote PTY.
     /// Returns whether the size changed.
     pub fn resize(&mut self, rows: u16, cols: u16) -> bool {
-        let (rows, cols) = (rows.max(1), cols.max(1));
+        let (rows, cols) = (rows.max(MIN_SIZE), cols.max(MIN_SIZE));
         if self.size() == (rows, cols) {
             return false;
         }
@@ -99,8 +104,8 @@ mod tests {
         assert!(s.resize(3, 10));
         let (row, col) = s.screen().cursor_position();
         assert!(row < 3 && col < 10, "cursor at {row},{col}");
-        assert!(s.resize(0, 0), "clamped to 1x1");
-        assert_eq!(s.size(), (1, 1));
+        assert!(s.resize(0, 0), "clamped to 2x2");
+        assert_eq!(s.size(), (2, 2));
     }
 
     #[test]
