@@ -1,6 +1,7 @@
 //! The SSM Session Manager data channel (docs: ../shared ssm-protocol.md): the binary message
 //! codec, its JSON payloads, and the reliability layer both peers run. No TUI knowledge.
 
+mod lost;
 pub mod message;
 pub mod payloads;
 pub mod port;

@@ -5,6 +5,8 @@
 //! buffers kept, so nothing is lost or doubled.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
@@ -69,6 +71,7 @@ enum Command {
 pub struct SessionHandle {
     session_id: String,
     commands: mpsc::UnboundedSender<Command>,
+    failed: Arc<AtomicBool>,
 }
 
 impl SessionHandle {
@@ -88,6 +91,12 @@ impl SessionHandle {
     /// A Flag message (ssm-protocol.md §7: DisconnectToPort, TerminateSession).
     pub fn send_flag(&self, flag: u32) {
         let _ = self.commands.send(Command::Flag(flag));
+    }
+
+    /// After `Closed`: true when the session ended by failure (the data channel could not be
+    /// resumed, or the peer stopped acknowledging), not by either side ending it.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
     }
 
     /// Ends the session (TerminateSession); a `Closed` state event follows.
@@ -168,7 +177,10 @@ pub(crate) async fn open(
             }) => (Some(data), Some((handshake, flags))),
             None => (None, None),
         };
+        let failed = Arc::new(AtomicBool::new(false));
         let mut task = Task {
+            instance: target.to_string(),
+            failed: failed.clone(),
             ssm: clients.ssm.clone(),
             target: clients.target.clone(),
             endpoint: clients.endpoint_for("ssm"),
@@ -197,6 +209,7 @@ pub(crate) async fn open(
             SessionHandle {
                 session_id,
                 commands,
+                failed,
             },
             events,
         ))
@@ -219,10 +232,16 @@ async fn signer(clients: &Clients) -> Option<Signer> {
 
 enum Ended {
     Closed(String),
+    /// Ended by a failure the caller should report (the peer stopped acknowledging).
+    Failed(String),
     Dropped,
 }
 
 struct Task {
+    /// The instance id the session runs on.
+    instance: String,
+    /// Set before `Closed` when the session ended by failure ([`SessionHandle::failed`]).
+    failed: Arc<AtomicBool>,
     ssm: aws_sdk_ssm::Client,
     target: Target,
     endpoint: String,
@@ -391,6 +410,12 @@ impl Task {
                     self.state(SessionState::Closed { reason }).await;
                     return;
                 }
+                Ended::Failed(reason) => {
+                    ws.close().await;
+                    self.failed.store(true, Ordering::Relaxed);
+                    self.state(SessionState::Closed { reason }).await;
+                    return;
+                }
                 Ended::Dropped => {
                     self.state(SessionState::Reconnecting).await;
                     match self.retry(None).await {
@@ -404,10 +429,13 @@ impl Task {
                             self.state(SessionState::Live).await;
                         }
                         None => {
-                            let reason = format!(
-                                "Session {} could not be resumed after the connection dropped.",
-                                self.session_id
-                            );
+                            let reason = super::lost::unresumable_reason(
+                                &self.ssm,
+                                &self.instance,
+                                &self.session_id,
+                            )
+                            .await;
+                            self.failed.store(true, Ordering::Relaxed);
                             self.state(SessionState::Closed { reason }).await;
                             return;
                         }
@@ -508,7 +536,7 @@ impl Task {
                         Ok(None) => {}
                         Err(error) => {
                             self.terminate().await;
-                            return Ended::Closed(error.to_string());
+                            return Ended::Failed(error.to_string());
                         }
                     }
                 }

@@ -137,6 +137,11 @@ async fn native(clients: &Clients, instance_id: &str) -> CliResult {
         }
     };
     drop(raw);
+    if handle.failed() {
+        // The contract: status 1 and the reason on stderr (the terminal is already restored).
+        println!();
+        return Err(Failure::Other(reason));
+    }
     println!("\n\n{reason}\n");
     Ok(())
 }

@@ -128,7 +128,9 @@ async fn open(mut socket: Socket, session_id: String, state: Arc<SimState>) {
         let mut live = state.live.lock();
         match live.get_mut(&session_id) {
             None => Next::Refuse("Session is already terminated"),
-            Some(l) if l.cancel.is_cancelled() => Next::Refuse("Session is already terminated"),
+            Some(l) if l.cancel.is_cancelled() || l.lost.is_cancelled() => {
+                Next::Refuse("Session is already terminated")
+            }
             Some(l) if l.token != request.token_value => {
                 Next::Refuse("the token is not valid for this session")
             }
@@ -144,6 +146,7 @@ async fn open(mut socket: Socket, session_id: String, state: Arc<SimState>) {
                             region: l.region.clone(),
                             target: l.target.clone(),
                             cancel: l.cancel.clone(),
+                            lost: l.lost.clone(),
                             port: l.port.clone(),
                         },
                     )

@@ -336,7 +336,14 @@ fn json_call(
         }
         Service::Ssm => {
             let inner = state.lock();
-            ssm::handle(&state.fleet, &inner.sessions, region, operation, &input)
+            ssm::handle(
+                &state.fleet,
+                &inner.sessions,
+                &inner.lost_agents,
+                region,
+                operation,
+                &input,
+            )
         }
         Service::Logs => {
             let now = chrono::Utc::now().timestamp_millis();
@@ -348,6 +355,11 @@ fn json_call(
 
 /// The simulator's own endpoints; only these paths are not AWS.
 fn sim_route(method: &Method, path: &str, state: &SimState) -> Response<Full<Bytes>> {
+    if method == Method::POST
+        && let Some(instance) = lost_agent_path(path)
+    {
+        return lose_agent(state, instance);
+    }
     match (method, path) {
         (&Method::GET, "/_sim/stats") => {
             let stats = state.lock().stats.snapshot();
@@ -360,4 +372,28 @@ fn sim_route(method: &Method, path: &str, state: &SimState) -> Response<Full<Byt
             json!({"error": format!("no simulator endpoint {method} {path}")}).to_string(),
         ),
     }
+}
+
+fn lose_agent(state: &SimState, instance: &str) -> Response<Full<Bytes>> {
+    match sessions::lose_agent(state, instance) {
+        Some(open) => {
+            let body = json!({
+                "instance_id": instance,
+                "ping_status": "ConnectionLost",
+                "sessions_dropped": open,
+            });
+            respond(200, "application/json", body.to_string())
+        }
+        None => {
+            let body = json!({"error": format!("SSM does not know an instance {instance}")});
+            respond(404, "application/json", body.to_string())
+        }
+    }
+}
+
+/// The instance id in `/_sim/agents/<id>/connection-lost`.
+fn lost_agent_path(path: &str) -> Option<&str> {
+    path.strip_prefix("/_sim/agents/")?
+        .strip_suffix("/connection-lost")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
 }

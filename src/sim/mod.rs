@@ -208,6 +208,13 @@ impl Simulator {
         self.state.started
     }
 
+    /// Makes the agent on `instance_id` go ConnectionLost now (see `POST
+    /// /_sim/agents/<id>/connection-lost`): its open sessions break without `channel_closed`.
+    /// Returns how many sessions were open, or `None` when SSM does not know the instance.
+    pub fn lose_agent(&self, instance_id: &str) -> Option<usize> {
+        sessions::lose_agent(&self.state, instance_id)
+    }
+
     /// API calls and injected throttles so far.
     pub fn stats(&self) -> Stats {
         self.state.lock().stats.snapshot()

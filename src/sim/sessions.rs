@@ -41,6 +41,9 @@ pub(crate) struct Live {
     pub attach: Option<mpsc::Sender<Socket>>,
     /// Cancelled by TerminateSession.
     pub cancel: CancellationToken,
+    /// Cancelled when the instance's agent goes ConnectionLost ([`lose_agent`]): the agent
+    /// vanishes without a `channel_closed`.
+    pub lost: CancellationToken,
     /// Port documents: what to forward to.
     pub port: Option<PortSpec>,
 }
@@ -174,7 +177,7 @@ fn start_session(
         .iter()
         .find(|i| i.id == target && i.region == region)
         .ok_or_else(|| not_connected(target))?;
-    if !can_connect(inst) {
+    if !can_connect(inst) || state.lock().lost_agents.contains_key(target) {
         return Err(not_connected(target));
     }
     let session_id = new_session_id(&caller_name(caller));
@@ -202,6 +205,7 @@ fn start_session(
             token: token.clone(),
             attach: None,
             cancel: CancellationToken::new(),
+            lost: CancellationToken::new(),
             port,
         },
     );
@@ -272,7 +276,7 @@ fn resume_session(state: &SimState, region: &str, input: &JsonInput) -> Result<V
         let mut live = state.live.lock();
         let entry = live
             .get_mut(id)
-            .filter(|l| l.region == region && !l.cancel.is_cancelled())
+            .filter(|l| l.region == region && !l.cancel.is_cancelled() && !l.lost.is_cancelled())
             .ok_or_else(|| does_not_exist(id))?;
         entry.token = token.clone();
     }
@@ -301,6 +305,45 @@ fn terminate_session(state: &SimState, region: &str, input: &JsonInput) -> Resul
         }
     }
     Ok(json!({ "SessionId": id }))
+}
+
+/// The agent on `instance` stops answering, as when an instance loses its network or its agent
+/// dies: from now on DescribeInstanceInformation reports it ConnectionLost (last ping = now),
+/// StartSession answers TargetNotConnected, and each of its open sessions ends without a
+/// `channel_closed`: the client's WebSocket breaks and ResumeSession finds no session
+/// (DoesNotExistException). Returns how many sessions were open, or `None` when SSM does not
+/// know the instance.
+pub(crate) fn lose_agent(state: &SimState, instance: &str) -> Option<usize> {
+    let inst = state.fleet.iter().find(|i| i.id == instance)?;
+    inst.ssm.as_ref()?;
+    state
+        .lock()
+        .lost_agents
+        .entry(instance.to_string())
+        .or_insert_with(Utc::now);
+    let mut ended = Vec::new();
+    let open = {
+        let mut live = state.live.lock();
+        let mut open = 0;
+        live.retain(|id, l| {
+            if l.target != instance {
+                return true;
+            }
+            open += 1;
+            l.lost.cancel();
+            // No agent task yet: nothing else will end this session.
+            if l.attach.is_none() {
+                ended.push(id.clone());
+                return false;
+            }
+            true
+        });
+        open
+    };
+    for id in ended {
+        mark_terminated(state, &id, None);
+    }
+    Some(open)
 }
 
 /// Moves a session to History; `logged` = its transcript went to CloudWatch Logs.
@@ -380,6 +423,40 @@ mod tests {
         let e = call(&s, "ResumeSession", json!({"SessionId": id})).unwrap_err();
         assert_eq!(e.code, "DoesNotExistException");
         assert_eq!(s.lock().sessions[0].status, "Terminated");
+    }
+
+    #[test]
+    fn a_lost_agent_is_connection_lost_and_takes_no_session() {
+        let s = state();
+        let online = s.fleet.iter().find(|i| i.health == Health::Online).unwrap();
+        let id = online.id.clone();
+        let out = call(&s, "StartSession", json!({"Target": id})).unwrap();
+        let session = out["SessionId"].as_str().unwrap().to_string();
+
+        assert_eq!(lose_agent(&s, &id), Some(1));
+        assert_eq!(lose_agent(&s, "i-0000000000000dead"), None);
+        // Never attached, so nothing else will end it: it is over now.
+        assert_eq!(s.lock().sessions[0].status, "Terminated");
+        let e = call(&s, "ResumeSession", json!({"SessionId": session})).unwrap_err();
+        assert_eq!(e.code, "DoesNotExistException");
+        let e = call(&s, "StartSession", json!({"Target": id})).unwrap_err();
+        assert_eq!(e.code, "TargetNotConnected");
+
+        let filter = json!({"Filters": [{"Key": "InstanceIds", "Values": [id]}]});
+        let inner = s.lock();
+        let info = crate::sim::ssm::handle(
+            &s.fleet,
+            &inner.sessions,
+            &inner.lost_agents,
+            "us-east-1",
+            "DescribeInstanceInformation",
+            &JsonInput::new(filter.as_object().unwrap()),
+        )
+        .unwrap();
+        let row = &info["InstanceInformationList"][0];
+        assert_eq!(row["PingStatus"], "ConnectionLost");
+        let since = inner.lost_agents[&id].timestamp_millis() as f64 / 1000.0;
+        assert_eq!(row["LastPingDateTime"].as_f64().unwrap(), since);
     }
 
     #[test]

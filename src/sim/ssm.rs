@@ -1,13 +1,16 @@
 //! SSM (awsJson1.1, `AmazonSSM.*`): DescribeInstanceInformation over the seeded fleet and
 //! DescribeSessions over the session store.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::api::{
     ApiError, JsonInput, glob_match, key_value_filters, time_filter, validation_null,
 };
-use super::fleet::{SimInstance, SsmRecord};
+use super::fleet::{PingStatus, SimInstance, SsmRecord};
 use super::pagination;
 
 /// One Session Manager session as DescribeSessions reports it. Later issues fill the store when
@@ -63,12 +66,15 @@ fn start_offset(input: &JsonInput, scope: &str) -> Result<usize, ApiError> {
 pub(crate) fn handle(
     fleet: &[SimInstance],
     sessions: &[SessionRecord],
+    lost_agents: &HashMap<String, DateTime<Utc>>,
     region: &str,
     operation: &str,
     input: &JsonInput,
 ) -> Result<Value, ApiError> {
     match operation {
-        "DescribeInstanceInformation" => describe_instance_information(fleet, region, input),
+        "DescribeInstanceInformation" => {
+            describe_instance_information(fleet, lost_agents, region, input)
+        }
         "DescribeSessions" => describe_sessions(sessions, region, input),
         "ListTagsForResource" => list_tags_for_resource(fleet, region, input),
         other => Err(ApiError::client(
@@ -267,8 +273,22 @@ fn instance_information(inst: &SimInstance, ssm: &SsmRecord) -> Value {
     v
 }
 
+/// The node's SSM record, or a copy saying ConnectionLost since `since` for an agent lost while
+/// the simulator ran.
+fn current_record<'a>(ssm: &'a SsmRecord, since: Option<&DateTime<Utc>>) -> Cow<'a, SsmRecord> {
+    match since {
+        None => Cow::Borrowed(ssm),
+        Some(&at) => Cow::Owned(SsmRecord {
+            ping_status: PingStatus::ConnectionLost,
+            last_ping: at,
+            ..ssm.clone()
+        }),
+    }
+}
+
 fn describe_instance_information(
     fleet: &[SimInstance],
+    lost_agents: &HashMap<String, DateTime<Utc>>,
     region: &str,
     input: &JsonInput,
 ) -> Result<Value, ApiError> {
@@ -276,10 +296,13 @@ fn describe_instance_information(
     let limit = max_results(input, 5, 50, 10)?;
     let scope = format!("ssm:DescribeInstanceInformation:{region}");
     let start = start_offset(input, &scope)?;
-    let matching: Vec<(&SimInstance, &SsmRecord)> = fleet
+    let matching: Vec<(&SimInstance, Cow<SsmRecord>)> = fleet
         .iter()
         .filter(|i| i.region == region)
-        .filter_map(|i| i.ssm.as_ref().map(|s| (i, s)))
+        .filter_map(|i| {
+            let ssm = i.ssm.as_ref()?;
+            Some((i, current_record(ssm, lost_agents.get(&i.id))))
+        })
         .filter(|(i, s)| filters.iter().all(|f| f.matches(i, s)))
         .collect();
     let (page, next) = pagination::page(&matching, start, limit, &scope);
@@ -463,7 +486,14 @@ mod tests {
 
     fn call(fleet: &[SimInstance], op: &str, body: Value) -> Result<Value, ApiError> {
         let obj = body.as_object().cloned().unwrap_or_default();
-        handle(fleet, &[], "us-east-1", op, &JsonInput::new(&obj))
+        handle(
+            fleet,
+            &[],
+            &HashMap::new(),
+            "us-east-1",
+            op,
+            &JsonInput::new(&obj),
+        )
     }
 
     fn all_ids(fleet: &[SimInstance], body: Value) -> Vec<String> {
@@ -601,6 +631,7 @@ mod tests {
         let out = handle(
             &fleet,
             &store,
+            &HashMap::new(),
             "us-east-1",
             "DescribeSessions",
             &JsonInput::new(obj.as_object().unwrap()),
@@ -612,6 +643,7 @@ mod tests {
         let e = handle(
             &fleet,
             &store,
+            &HashMap::new(),
             "us-east-1",
             "DescribeSessions",
             &JsonInput::new(obj.as_object().unwrap()),

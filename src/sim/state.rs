@@ -1,6 +1,7 @@
 //! The simulator's shared state: the fixed fleet plus the mutable stores behind one mutex, which
 //! handlers hold only while they read or change memory (never across an await).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,6 +25,8 @@ pub(crate) struct Inner {
     pub sessions: Vec<SessionRecord>,
     pub commands: CommandStore,
     pub stats: StatsCounter,
+    /// Agents made ConnectionLost while running (`/_sim/agents/<id>/connection-lost`), and when.
+    pub lost_agents: HashMap<String, DateTime<Utc>>,
     /// Draws for fault injection; seeded so a sequential test sees the same faults each run.
     pub rng: StdRng,
 }
@@ -84,6 +87,7 @@ impl SimState {
                 sessions: Vec::new(),
                 commands: CommandStore::default(),
                 stats: StatsCounter::default(),
+                lost_agents: HashMap::new(),
                 rng: StdRng::seed_from_u64(seed ^ 0x5eed_fa17),
             }),
         }

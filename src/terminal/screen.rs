@@ -2,8 +2,22 @@
 
 use super::keys::KeyModes;
 
-/// Lines kept above the screen for scroll mode.
+/// Most lines kept above the screen for scroll mode (narrow tabs).
 pub const SCROLLBACK: usize = 5_000;
+/// Fewest lines kept, however wide the tab.
+pub const MIN_SCROLLBACK: usize = 500;
+/// What one tab's scrollback may hold in memory. vt100 keeps every line at the full width, 32
+/// bytes a cell, so 5,000 lines of a 200-column tab are 32 MB: ten such tabs were 400 MB of
+/// resident memory (docs/performance.md; the goal is 150 MB with 10 tabs and 10k instances).
+pub const SCROLLBACK_BYTES: usize = 6 * 1024 * 1024;
+/// vt100's cell size (asserted by vt100 itself).
+const CELL_BYTES: usize = 32;
+
+/// Lines of scrollback a tab `cols` wide keeps: [`SCROLLBACK_BYTES`] worth, between
+/// [`MIN_SCROLLBACK`] and [`SCROLLBACK`] (about 980 lines at 200 columns, 2,450 at 80).
+pub fn scrollback_lines(cols: u16) -> usize {
+    (SCROLLBACK_BYTES / (usize::from(cols.max(1)) * CELL_BYTES)).clamp(MIN_SCROLLBACK, SCROLLBACK)
+}
 
 /// The smallest screen emulated: vt100 0.16 panics on a line that wraps in a 1-row screen and on
 /// a wide character in a 1-column one (found by tests/fuzz.rs), so a smaller pane gets a 2x2
@@ -24,7 +38,11 @@ impl std::fmt::Debug for TermScreen {
 impl TermScreen {
     pub fn new(rows: u16, cols: u16) -> TermScreen {
         TermScreen {
-            parser: vt100::Parser::new(rows.max(MIN_SIZE), cols.max(MIN_SIZE), SCROLLBACK),
+            parser: vt100::Parser::new(
+                rows.max(MIN_SIZE),
+                cols.max(MIN_SIZE),
+                scrollback_lines(cols),
+            ),
         }
     }
 
@@ -106,6 +124,18 @@ mod tests {
         assert!(row < 3 && col < 10, "cursor at {row},{col}");
         assert!(s.resize(0, 0), "clamped to 2x2");
         assert_eq!(s.size(), (2, 2));
+    }
+
+    #[test]
+    fn scrollback_fits_its_memory_budget() {
+        assert_eq!(scrollback_lines(20), SCROLLBACK);
+        assert_eq!(scrollback_lines(80), 2457);
+        assert_eq!(scrollback_lines(200), 983);
+        assert_eq!(scrollback_lines(u16::MAX), MIN_SCROLLBACK);
+        assert_eq!(scrollback_lines(0), SCROLLBACK);
+        for cols in [80, 120, 200, 300] {
+            assert!(scrollback_lines(cols) * usize::from(cols) * CELL_BYTES <= SCROLLBACK_BYTES);
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod app;
+pub mod headless;
 pub mod keydoc;
 pub mod keymap;
 pub mod state;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod inproc;
+pub mod tmux;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

@@ -45,6 +45,8 @@ pub(crate) struct Start {
     pub region: String,
     pub target: String,
     pub cancel: CancellationToken,
+    /// The agent lost its connection: end without `channel_closed` or a transcript upload.
+    pub lost: CancellationToken,
     /// Set for port documents (forwarding, SSH): the session is served by [`port::run`].
     pub port: Option<port::PortSpec>,
 }
@@ -135,6 +137,7 @@ pub(crate) async fn run(
         region,
         target,
         cancel,
+        lost,
         ..
     } = start;
     let Some(inst) = state
@@ -184,6 +187,11 @@ pub(crate) async fn run(
         tokio::select! {
             _ = cancel.cancelled() => {
                 reason = "Session terminated".into();
+                break;
+            }
+            _ = lost.cancelled() => {
+                // The socket breaks: nothing more reaches the client, not even channel_closed.
+                ws = None;
                 break;
             }
             Some(socket) = attach.recv() => {
@@ -272,6 +280,7 @@ pub(crate) async fn run(
     shell.output.close();
     shell.finish().await;
     let logged = match streaming.as_mut() {
+        _ if lost.is_cancelled() => false,
         Some(logger) => {
             logger.flush(&state, true);
             logger.wrote

@@ -101,7 +101,10 @@ pub(super) async fn run(
     mut attach: mpsc::Receiver<Socket>,
 ) {
     let Start {
-        session_id, cancel, ..
+        session_id,
+        cancel,
+        lost,
+        ..
     } = start;
     let mut ws = Some(first);
     mark_connected(&state, &session_id);
@@ -144,6 +147,12 @@ pub(super) async fn run(
         tokio::select! {
             _ = cancel.cancelled() => {
                 reason = "Session terminated".into();
+                break;
+            }
+            _ = lost.cancelled() => {
+                // The socket breaks: nothing more reaches the client, not even channel_closed.
+                ws = None;
+                reason = String::new();
                 break;
             }
             Some(socket) = attach.recv() => {

@@ -1,0 +1,101 @@
+//! The console's full inventory refresh (its `InventoryWorker`, the path `r` and start-up take)
+//! against a 10,000-instance simulator: it must make exactly the minimum number of API calls the
+//! page limits allow, ⌈EC2 instances / 1000⌉ DescribeInstances and ⌈SSM nodes / 50⌉
+//! DescribeInstanceInformation per region, and nothing else. Prints the calls and the wall time
+//! (docs/performance.md); `cargo test --release --test refresh_sim -- --nocapture` for the figure.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fleetdeck::aws::clients::{CallStats, ClientOptions, Target};
+use fleetdeck::cache::{Cache, CacheKey};
+use fleetdeck::sim::{SimOptions, Simulator};
+use fleetdeck::tui::action::Action;
+use fleetdeck::tui::tasks::InventoryWorker;
+use tokio_util::sync::CancellationToken;
+
+const INSTANCES: usize = 10_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_refresh_of_10k_instances_makes_the_minimum_api_calls() {
+    let sim = Simulator::start(SimOptions {
+        instances: INSTANCES,
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator starts");
+    let regions = sim.regions().to_vec();
+    let mut options = ClientOptions::new(Some(sim.endpoint_url()));
+    options.static_credentials = Some(("ana".into(), "secret".into()));
+    let targets: Vec<Target> = regions
+        .iter()
+        .map(|r| Target {
+            profile: None,
+            region: r.clone(),
+        })
+        .collect();
+    let cache_dir = tempfile::tempdir().expect("temp dir");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut worker = InventoryWorker::new(
+        tx,
+        options.clone(),
+        Arc::new(CallStats::default()),
+        Some(Cache::at(cache_dir.path())),
+        CancellationToken::new(),
+    );
+    let key = CacheKey::new(options.endpoint_url.clone(), &["default".into()], &regions);
+
+    let started = Instant::now();
+    let generation = worker.refresh(Vec::new(), targets, key.clone());
+    let inventory = tokio::time::timeout(Duration::from_secs(180), async {
+        loop {
+            match rx.recv().await.expect("the worker reports") {
+                Action::InventoryFetched {
+                    generation: g,
+                    inventory,
+                    ..
+                } if g == generation => break inventory,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the refresh finishes within 180 s");
+    let elapsed = started.elapsed();
+    assert!(inventory.problems.is_empty(), "{:?}", inventory.problems);
+
+    let stats = sim.stats();
+    let (mut ec2_min, mut ssm_min) = (0, 0);
+    for region in &regions {
+        let here = sim.fleet().iter().filter(|i| &i.region == region);
+        let ec2 = here.clone().filter(|i| i.ec2.is_some()).count() as u64;
+        let ssm = here.filter(|i| i.ssm.is_some()).count() as u64;
+        ec2_min += ec2.div_ceil(1000);
+        ssm_min += ssm.div_ceil(50);
+    }
+    let ec2_calls = stats.calls("ec2", "DescribeInstances");
+    let ssm_calls = stats.calls("ssm", "DescribeInstanceInformation");
+    eprintln!(
+        "console refresh of {INSTANCES} instances over {} regions: {ec2_calls} DescribeInstances \
+         (minimum {ec2_min}), {ssm_calls} DescribeInstanceInformation (minimum {ssm_min}), \
+         {} calls in all, {} instances, {elapsed:.2?}",
+        regions.len(),
+        stats.total_calls,
+        inventory.instances.len()
+    );
+    assert_eq!(ec2_calls, ec2_min, "EC2 pages");
+    assert_eq!(ssm_calls, ssm_min, "SSM pages");
+    assert_eq!(
+        stats.total_calls,
+        ec2_min + ssm_min,
+        "no other call: {stats:?}"
+    );
+
+    // The refresh also left the cache the next start paints from.
+    let cached = Cache::at(cache_dir.path())
+        .load(&key)
+        .expect("the refresh wrote the cache");
+    assert_eq!(cached.instances.len(), inventory.instances.len());
+}
