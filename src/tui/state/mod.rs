@@ -2,6 +2,7 @@
 //! `tui::update` changes it, one `Action` at a time.
 
 pub mod fleet;
+pub mod keyframes;
 pub mod palette;
 pub mod replay;
 pub mod run;
