@@ -466,6 +466,110 @@ async fn moto_logs_read_back_through_the_reader() {
     assert!(e.to_string().contains("log group /missing does not exist"));
 }
 
+/// The console's own path: ben has a shell open; ana, in the console's Sessions tab, presses `x`
+/// on it, types its short id and Enter. TerminateSession goes out, ben's WebSocket closes, and
+/// the history the console reads again shows the session Terminated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn console_terminates_someone_elses_session() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use fleetdeck::tui::action::Action;
+    use fleetdeck::tui::app::{App, Services};
+    use fleetdeck::tui::keymap::Keymap;
+    use fleetdeck::tui::state::{AppState, FleetState};
+    use fleetdeck::tui::theme::Theme;
+
+    let sim = sim().await;
+    let endpoint = sim.endpoint_url();
+    let target = online(&sim);
+    let mut ben = Term::start(&clients(endpoint.clone(), "ben").await, &target).await;
+    ben.wait("ben's prompt", |t| t.has("$ ")).await;
+    let session_id = ben.handle.session_id().to_string();
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut services = Services::offline();
+    services.tx = Some(tx);
+    services.clients = vec![clients(endpoint.clone(), "ana").await];
+    let (theme, _) = Theme::load("dark", None, &toml::Table::new(), false);
+    let state = AppState::new(FleetState::new(Vec::new()), chrono::Utc::now());
+    let mut app = App::new(state, Keymap::builtin(), theme, services);
+    let press = |app: &mut App, c: KeyCode| {
+        app.dispatch(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    };
+    // Applies task reports until `done`, for at most 20 s.
+    async fn pump(
+        app: &mut App,
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>,
+        what: &str,
+        done: impl Fn(&App) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(app) {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(action)) => app.update(action),
+                _ => panic!(
+                    "timed out waiting for {what}; message: {:?}",
+                    app.state.message
+                ),
+            }
+        }
+    }
+    app.dispatch(Event::Resize(120, 40));
+    press(&mut app, KeyCode::Char('H'));
+    pump(&mut app, &mut rx, "the history", |a| {
+        a.state.sessions.loading.is_none() && a.state.sessions.loaded
+    })
+    .await;
+    let row = (0..app.state.sessions.rows().len())
+        .find(|&i| app.state.sessions.row(i).map(|s| s.session_id.as_str()) == Some(&session_id))
+        .expect("ben's session is listed");
+    let listed = app.state.sessions.row(row).expect("row").clone();
+    assert_eq!(listed.status, "Connected");
+    assert_eq!(listed.who(), "ben");
+    for _ in 0..row {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    press(&mut app, KeyCode::Char('x'));
+    let short: String = session_id[session_id.len() - 6..].to_owned();
+    // A wrong id sends nothing: ben's session goes on.
+    for c in "zzzzzz".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let message = app.state.message.clone().expect("a message").text;
+    assert!(message.contains("nothing was sent"), "{message}");
+    ben.type_line("echo still-$((40+2))");
+    ben.wait("ben's shell to answer", |t| t.has("still-42"))
+        .await;
+    for c in short.chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert!(app.state.overlays.is_empty(), "the overlay closed");
+    pump(&mut app, &mut rx, "TerminateSession's answer", |a| {
+        a.state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.ends_with("terminated") || m.text.contains("cannot"))
+    })
+    .await;
+    let message = app.state.message.clone().expect("a message").text;
+    assert_eq!(message, format!("{session_id} terminated"));
+    ben.wait("ben's session to close", |t| t.closed).await;
+    pump(&mut app, &mut rx, "the history read again", |a| {
+        a.state.sessions.loading.is_none()
+    })
+    .await;
+    let after = app
+        .state
+        .sessions
+        .sessions()
+        .iter()
+        .find(|s| s.session_id == session_id)
+        .expect("still listed");
+    assert_eq!(after.status, "Terminated");
+    assert_eq!(after.state, replay::SessionState::History);
+}
+
 /// `cargo test --test replay_sim -- --ignored --nocapture`: building a timeline from a 50 MB
 /// streamed log and writing its cast (network time not included).
 #[test]
