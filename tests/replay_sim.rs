@@ -616,8 +616,10 @@ async fn fifty_megabytes_of_log_through_the_simulator() {
     let mut i = 0u64;
     while bytes < 50_000_000 {
         let at = start + chrono::Duration::milliseconds(i as i64 * 10);
-        let lines: Vec<String> = if i % 40 == 0 {
-            vec![format!("ssm-user@web-1:~$ grep -c needle-{i} /var/log/app.log")]
+        let lines: Vec<String> = if i.is_multiple_of(40) {
+            vec![format!(
+                "ssm-user@web-1:~$ grep -c needle-{i} /var/log/app.log"
+            )]
         } else {
             (0..3)
                 .map(|k| {

@@ -887,7 +887,10 @@ mod tests {
             json!({"logGroupName": "/app", "logStreamName": "s1", "nextToken": token}),
         );
         assert_eq!(n, 1);
-        let (n, _) = page(&mut s, json!({"logGroupName": "/app", "logStreamName": "s1"}));
+        let (n, _) = page(
+            &mut s,
+            json!({"logGroupName": "/app", "logStreamName": "s1"}),
+        );
         assert_eq!(n, 4, "newest first: the last 4");
     }
 
