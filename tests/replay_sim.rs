@@ -466,37 +466,293 @@ async fn moto_logs_read_back_through_the_reader() {
     assert!(e.to_string().contains("log group /missing does not exist"));
 }
 
-/// `cargo test --test replay_sim -- --ignored --nocapture`: building a timeline from a 50 MB
-/// streamed log and writing its cast (network time not included).
-#[test]
-#[ignore]
-fn fifty_megabytes_of_log() {
-    let line = "x".repeat(100);
-    let events: Vec<replay::LogEvent> = (0..500_000)
-        .map(|i| replay::LogEvent {
-            timestamp: 0,
-            message: format!(
-                "{{\"eventVersion\":\"1.0\",\"eventTime\":\"2025-01-02T03:{:02}:{:02}Z\",\"sessionData\":[\"{line}\"]}}",
-                i / 60_000 % 60,
-                i / 1000 % 60
-            ),
-        })
-        .collect();
-    let bytes: usize = events.iter().map(|e| e.message.len()).sum();
-    let started = Instant::now();
-    let t = replay::Timeline::from_events(&events);
-    let built = started.elapsed();
-    let mut sink = std::io::sink();
-    replay::write_cast(&mut sink, &t, &replay::CastOptions::default()).expect("cast");
-    eprintln!(
-        "{} MB, {} frames: timeline {built:?}, + cast {:?}, search {:?}",
-        bytes / 1_000_000,
-        t.frames().len(),
-        started.elapsed(),
-        {
-            let s = Instant::now();
-            t.search("xxy");
-            s.elapsed()
+/// The console's own path: ben has a shell open; ana, in the console's Sessions tab, presses `x`
+/// on it, types its short id and Enter. TerminateSession goes out, ben's WebSocket closes, and
+/// the history the console reads again shows the session Terminated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn console_terminates_someone_elses_session() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use fleetdeck::tui::action::Action;
+    use fleetdeck::tui::app::{App, Services};
+    use fleetdeck::tui::keymap::Keymap;
+    use fleetdeck::tui::state::{AppState, FleetState};
+    use fleetdeck::tui::theme::Theme;
+
+    let sim = sim().await;
+    let endpoint = sim.endpoint_url();
+    let target = online(&sim);
+    let mut ben = Term::start(&clients(endpoint.clone(), "ben").await, &target).await;
+    ben.wait("ben's prompt", |t| t.has("$ ")).await;
+    let session_id = ben.handle.session_id().to_string();
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut services = Services::offline();
+    services.tx = Some(tx);
+    services.clients = vec![clients(endpoint.clone(), "ana").await];
+    let (theme, _) = Theme::load("dark", None, &toml::Table::new(), false);
+    let state = AppState::new(FleetState::new(Vec::new()), chrono::Utc::now());
+    let mut app = App::new(state, Keymap::builtin(), theme, services);
+    let press = |app: &mut App, c: KeyCode| {
+        app.dispatch(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    };
+    // Applies task reports until `done`, for at most 20 s.
+    async fn pump(
+        app: &mut App,
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>,
+        what: &str,
+        done: impl Fn(&App) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(app) {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(action)) => app.update(action),
+                _ => panic!(
+                    "timed out waiting for {what}; message: {:?}",
+                    app.state.message
+                ),
+            }
         }
+    }
+    app.dispatch(Event::Resize(120, 40));
+    press(&mut app, KeyCode::Char('H'));
+    pump(&mut app, &mut rx, "the history", |a| {
+        a.state.sessions.loading.is_none() && a.state.sessions.loaded
+    })
+    .await;
+    let row = (0..app.state.sessions.rows().len())
+        .find(|&i| app.state.sessions.row(i).map(|s| s.session_id.as_str()) == Some(&session_id))
+        .expect("ben's session is listed");
+    let listed = app.state.sessions.row(row).expect("row").clone();
+    assert_eq!(listed.status, "Connected");
+    assert_eq!(listed.who(), "ben");
+    for _ in 0..row {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    press(&mut app, KeyCode::Char('x'));
+    let short: String = session_id[session_id.len() - 6..].to_owned();
+    // A wrong id sends nothing: ben's session goes on.
+    for c in "zzzzzz".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let message = app.state.message.clone().expect("a message").text;
+    assert!(message.contains("nothing was sent"), "{message}");
+    ben.type_line("echo still-$((40+2))");
+    ben.wait("ben's shell to answer", |t| t.has("still-42"))
+        .await;
+    for c in short.chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert!(app.state.overlays.is_empty(), "the overlay closed");
+    pump(&mut app, &mut rx, "TerminateSession's answer", |a| {
+        a.state
+            .message
+            .as_ref()
+            .is_some_and(|m| m.text.ends_with("terminated") || m.text.contains("cannot"))
+    })
+    .await;
+    let message = app.state.message.clone().expect("a message").text;
+    assert_eq!(message, format!("{session_id} terminated"));
+    ben.wait("ben's session to close", |t| t.closed).await;
+    pump(&mut app, &mut rx, "the history read again", |a| {
+        a.state.sessions.loading.is_none()
+    })
+    .await;
+    let after = app
+        .state
+        .sessions
+        .sessions()
+        .iter()
+        .find(|s| s.session_id == session_id)
+        .expect("still listed");
+    assert_eq!(after.status, "Terminated");
+    assert_eq!(after.state, replay::SessionState::History);
+}
+
+/// The issue's figure, measured as a user meets it: `cargo test --test replay_sim fifty_megabytes
+/// -- --ignored --nocapture`. A 50 MB JSON streaming session log is put into the simulator's
+/// CloudWatch Logs; then it is loaded the way a replay tab loads it (GetLogEvents page after page,
+/// at most 1 MB each, over loopback HTTP), played to its end through the console's replay screen,
+/// sought back, searched and exported as `.cast`. Prints the figures (docs/performance.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn fifty_megabytes_of_log_through_the_simulator() {
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    use fleetdeck::tui::state::ReplayTab;
+
+    // `MEASURE_FAULTS=latency=50ms` gives every call a network's round trip.
+    let faults = std::env::var("MEASURE_FAULTS").unwrap_or_default();
+    let sim = Simulator::start(SimOptions {
+        instances: 5,
+        regions: vec![REGION.into()],
+        faults: faults.parse().expect("MEASURE_FAULTS is a --faults spec"),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator starts");
+    let clients = clients(sim.endpoint_url(), "ana").await;
+    let (group, stream) = ("/measure/sessions", "ana-0f1f7y0m8b");
+    clients
+        .logs
+        .create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .expect("group");
+    clients
+        .logs
+        .create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .expect("stream");
+    // A shell session as the streaming format logs it: a prompt and a command every 40 events,
+    // coloured listings and long lines of output between, an event every 10 ms of the session.
+    let start = chrono::Utc::now() - chrono::Duration::hours(2);
+    let mut bytes = 0usize;
+    let mut events = Vec::new();
+    let mut i = 0u64;
+    while bytes < 50_000_000 {
+        let at = start + chrono::Duration::milliseconds(i as i64 * 10);
+        let lines: Vec<String> = if i.is_multiple_of(40) {
+            vec![format!(
+                "ssm-user@web-1:~$ grep -c needle-{i} /var/log/app.log"
+            )]
+        } else {
+            (0..3)
+                .map(|k| {
+                    format!(
+                        "\x1b[0;3{}m{i:08}-{k}\x1b[0m  {}",
+                        k + 1,
+                        "lorem ipsum dolor sit amet ".repeat(3)
+                    )
+                })
+                .collect()
+        };
+        let message = serde_json::json!({
+            "eventVersion": "1.0", "eventTime": at.to_rfc3339(), "awsRegion": REGION,
+            "target": {"id": "i-0abc"}, "userIdentity": {"arn": "arn:aws:iam::1:user/ana"},
+            "runAsUser": "ssm-user", "sessionId": stream, "sessionData": lines,
+        })
+        .to_string();
+        bytes += message.len();
+        events.push((at.timestamp_millis(), message));
+        i += 1;
+    }
+    // PutLogEvents batches: at most 1 MB (26 bytes of overhead per event) and 10,000 events.
+    let mut batch: Vec<InputLogEvent> = Vec::new();
+    let mut batch_bytes = 0;
+    let flush = |batch: Vec<InputLogEvent>| {
+        let logs = clients.logs.clone();
+        async move {
+            logs.put_log_events()
+                .log_group_name(group)
+                .log_stream_name(stream)
+                .set_log_events(Some(batch))
+                .send()
+                .await
+                .expect("PutLogEvents");
+        }
+    };
+    for (timestamp, message) in &events {
+        if batch_bytes + message.len() + 26 > 1_048_576 || batch.len() == 10_000 {
+            flush(std::mem::take(&mut batch)).await;
+            batch_bytes = 0;
+        }
+        batch_bytes += message.len() + 26;
+        batch.push(
+            InputLogEvent::builder()
+                .timestamp(*timestamp)
+                .message(message)
+                .build()
+                .expect("event"),
+        );
+    }
+    flush(batch).await;
+    drop(events);
+
+    let source = LogSource {
+        group: group.into(),
+        stream: stream.into(),
+    };
+    let started = Instant::now();
+    let mut pages = 0;
+    let timeline = replay::read_timeline(&clients, source.clone(), |_| pages += 1)
+        .await
+        .expect("the log reads");
+    let load = started.elapsed();
+    assert_eq!(timeline.events, i as usize);
+    assert!(timeline.malformed.is_empty());
+    // Where loading spends its time: the pages alone (simulator + HTTP + SDK), then the
+    // timeline built from pages already read.
+    let started = Instant::now();
+    let mut reader = replay::LogReader::new(&clients, source.clone());
+    let mut read = Vec::new();
+    while let Some(page) = reader.next_page().await.expect("a page") {
+        read.push(page);
+    }
+    let fetch = started.elapsed();
+    let started = Instant::now();
+    let mut builder = replay::TimelineBuilder::new();
+    for page in &read {
+        builder.push(page);
+    }
+    drop(builder.finish());
+    let build = started.elapsed();
+    drop(read);
+
+    let mut tab = ReplayTab::new(1, stream.into(), "web-1".into(), "ana".into(), 38, 160);
+    let timeline_len = timeline.duration();
+    let started = Instant::now();
+    tab.loaded(timeline.clone());
+    tab.seek(timeline_len);
+    let play = started.elapsed();
+    let screen = tab.screen.text();
+    assert!(screen.contains(&format!("{:08}-2", i - 1)), "{screen}");
+
+    let started = Instant::now();
+    tab.seek(timeline_len / 2);
+    let back_half = started.elapsed();
+    let fed_back = tab.last_fed;
+    let started = Instant::now();
+    tab.seek(timeline_len / 2 - Duration::from_secs(5));
+    let back_step = started.elapsed();
+
+    let started = Instant::now();
+    let hits = timeline.search("needle-4000");
+    let search = started.elapsed();
+    assert!(!hits.is_empty());
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("big.cast");
+    let started = Instant::now();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("cast file"));
+    replay::write_cast(&mut out, &timeline, &replay::CastOptions::default()).expect("cast");
+    drop(out);
+    let export = started.elapsed();
+
+    eprintln!(
+        "faults: '{faults}'\n{:.1} MB in {} events ({} frames, {} of session), {} GetLogEvents pages\n\
+         load (all pages + timeline): {load:.2?} (pages alone {fetch:.2?}, timeline alone {build:.2?})\n\
+         play to the end through the replay screen: {play:.2?} ({} keyframes)\n\
+         seek back to the middle: {back_half:.2?} ({} bytes re-fed); a 5 s step back: {back_step:.2?}\n\
+         search: {search:.2?} ({} hits)\n\
+         export .cast: {export:.2?} ({:.1} MB)",
+        bytes as f64 / 1e6,
+        i,
+        timeline.frames().len(),
+        format_duration(timeline_len),
+        pages,
+        tab.keyframes(),
+        fed_back,
+        hits.len(),
+        std::fs::metadata(&path).map_or(0, |m| m.len()) as f64 / 1e6,
     );
+}
+
+fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}m{:02}s", s / 60, s % 60)
 }

@@ -47,7 +47,7 @@ pub struct LogLocation {
     pub s3_url: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionSummary {
     pub session_id: String,
     pub owner: String,
@@ -135,6 +135,49 @@ pub async fn fetch(clients: &[Clients], filter: &HistoryFilter) -> History {
         .sessions
         .sort_by(|a, b| b.start.cmp(&a.start).then(a.session_id.cmp(&b.session_id)));
     history
+}
+
+/// Ends a session (TerminateSession; AWS lets whoever holds `ssm:TerminateSession` end anyone's),
+/// then reads DescribeSessions until the session is listed in History, for at most `wait`.
+/// Returns whether it was seen ended; AWS ends a session a moment after answering.
+pub async fn terminate(
+    clients: &Clients,
+    session_id: &str,
+    wait: std::time::Duration,
+) -> Result<bool, AwsError> {
+    let sdk_error = |e| {
+        AwsError::from_sdk(
+            e,
+            &clients.target,
+            "ssm:TerminateSession",
+            clients.endpoint_for("ssm"),
+        )
+    };
+    clients
+        .ssm
+        .terminate_session()
+        .session_id(session_id)
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    let filter = HistoryFilter {
+        session_id: Some(session_id.to_owned()),
+        ..HistoryFilter::default()
+    };
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let ended = fetch_one(clients, SessionState::History, &filter)
+            .await?
+            .iter()
+            .any(|s| s.session_id == session_id);
+        if ended {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 fn api_filter(

@@ -167,9 +167,14 @@ pub async fn read_timeline(
 ) -> Result<Timeline, LogError> {
     let mut reader = LogReader::new(clients, source.clone());
     let mut builder = TimelineBuilder::new();
-    while let Some(page) = reader.next_page().await? {
-        builder.push(&page);
+    let mut page = reader.next_page().await?;
+    while let Some(events) = page {
+        // The next page is asked for before this one is parsed, so the wait for the service's
+        // answer overlaps the parsing (docs/performance.md: with 100 ms per call, 1.6 s of a
+        // 50 MB log's 14 s).
+        let (next, ()) = tokio::join!(reader.next_page(), async { builder.push(&events) });
         progress(builder.events());
+        page = next?;
     }
     if builder.events() == 0 {
         return Err(LogError::Empty {

@@ -553,6 +553,20 @@ fn event_json(e: &LogEvent) -> Value {
     json!({"timestamp": e.timestamp, "message": e.message, "ingestionTime": e.ingestion_time})
 }
 
+/// How many of `events` (taken in order) fit in one 1 MB answer; at least one.
+fn fitting<'a>(events: impl Iterator<Item = &'a LogEvent>) -> usize {
+    let mut bytes = 0;
+    let mut n = 0;
+    for e in events {
+        bytes += e.message.len() + EVENT_OVERHEAD;
+        if bytes > MAX_BATCH_BYTES && n > 0 {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
 fn get_log_events(store: &LogStore, region: &str, input: &JsonInput) -> Result<Value, ApiError> {
     let group_name = group_name(input)?;
     let stream_name = input
@@ -595,6 +609,14 @@ fn get_log_events(store: &LogStore, region: &str, input: &JsonInput) -> Result<V
         }
         None if from_head => (lo, lo.saturating_add(limit).min(hi)),
         None => (hi.saturating_sub(limit).max(lo), hi),
+    };
+    // AWS answers at most 1 MB of events a page (counted as PutLogEvents counts them), whatever
+    // the limit: a large log takes many pages.
+    let forward_page = matches!(token, Some((true, _))) || (token.is_none() && from_head);
+    let (from, to) = if forward_page {
+        (from, from + fitting(events[from..to].iter()))
+    } else {
+        (to - fitting(events[from..to].iter().rev()), to)
     };
     // A token that pointed outside the window comes back unchanged rather than clamped, so a
     // caller still sees "same token = nothing more".
@@ -841,6 +863,35 @@ mod tests {
             &[(old + DAY_MS / 2, "old"), (old + DAY_MS, "ok?")],
         );
         assert_eq!(out["rejectedLogEventsInfo"]["tooOldLogEventEndIndex"], 1);
+    }
+
+    #[test]
+    fn get_log_events_answers_at_most_a_megabyte_a_page() {
+        let mut s = setup();
+        let big = "x".repeat(250_000);
+        for i in 0..5 {
+            put(&mut s, "s1", &[(NOW - 100 + i, big.as_str())]);
+        }
+        let page = |s: &mut LogStore, body: Value| {
+            let out = call(s, "GetLogEvents", body).unwrap();
+            let n = out["events"].as_array().unwrap().len();
+            (n, out["nextForwardToken"].as_str().unwrap().to_string())
+        };
+        let (n, token) = page(
+            &mut s,
+            json!({"logGroupName": "/app", "logStreamName": "s1", "startFromHead": true}),
+        );
+        assert_eq!(n, 4, "4 x (250,000 + 26) bytes fit in 1 MB, 5 do not");
+        let (n, _) = page(
+            &mut s,
+            json!({"logGroupName": "/app", "logStreamName": "s1", "nextToken": token}),
+        );
+        assert_eq!(n, 1);
+        let (n, _) = page(
+            &mut s,
+            json!({"logGroupName": "/app", "logStreamName": "s1"}),
+        );
+        assert_eq!(n, 4, "newest first: the last 4");
     }
 
     #[test]

@@ -35,6 +35,17 @@ impl std::fmt::Debug for TermScreen {
     }
 }
 
+/// A saved terminal state (see [`TermScreen::snapshot`]).
+#[derive(Clone)]
+pub struct Snapshot(vt100::Screen);
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (rows, cols) = self.0.size();
+        write!(f, "Snapshot({rows}x{cols})")
+    }
+}
+
 impl TermScreen {
     pub fn new(rows: u16, cols: u16) -> TermScreen {
         TermScreen {
@@ -44,6 +55,29 @@ impl TermScreen {
                 scrollback_lines(cols),
             ),
         }
+    }
+
+    /// A screen that keeps no lines above it (replays: nothing scrolls back, and snapshots stay
+    /// small).
+    pub fn without_scrollback(rows: u16, cols: u16) -> TermScreen {
+        TermScreen {
+            parser: vt100::Parser::new(rows.max(1), cols.max(1), 0),
+        }
+    }
+
+    /// The whole terminal state (both grids, cursor, modes, scroll region, scrollback) as a
+    /// value that [`TermScreen::restore`] turns back into a screen.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot(self.parser.screen().clone())
+    }
+
+    /// A screen in the state of `snapshot`. The byte parser starts fresh, so restore only at a
+    /// point where the stream was not inside an escape sequence (e.g. after a whole frame).
+    pub fn restore(snapshot: &Snapshot) -> TermScreen {
+        let (rows, cols) = snapshot.0.size();
+        let mut parser = vt100::Parser::new(rows, cols, 0);
+        *parser.screen_mut() = snapshot.0.clone();
+        TermScreen { parser }
     }
 
     /// Bytes from the remote shell.
@@ -153,6 +187,27 @@ mod tests {
         assert_eq!(s.scrollback(), 7);
         s.scroll_to_live();
         assert!(s.text().contains("line 29"));
+    }
+
+    #[test]
+    fn a_restored_snapshot_continues_like_the_original() {
+        let mut s = TermScreen::without_scrollback(5, 20);
+        // A scroll region, colours and a saved cursor: state the text alone would not keep.
+        s.process(b"\x1b[2;4r\x1b[31mred\x1b7\r\nnext\x1b[?2004h");
+        let snap = s.snapshot();
+        let mut copy = TermScreen::restore(&snap);
+        for t in [&mut s, &mut copy] {
+            t.process(b"\x1b8 back\r\n1\r\n2\r\n3\r\n4\r\n");
+        }
+        assert_eq!(
+            copy.screen().contents_formatted(),
+            s.screen().contents_formatted()
+        );
+        assert_eq!(
+            copy.screen().cursor_position(),
+            s.screen().cursor_position()
+        );
+        assert!(copy.bracketed_paste());
     }
 
     #[test]

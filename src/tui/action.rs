@@ -123,6 +123,16 @@ pub enum Action {
     },
     /// Writes the replay as asciicast v2 in the current directory.
     ReplayExport,
+    /// Sessions tab: the next state filter (active+history, active, history).
+    SessionsCycleState,
+    /// Sessions tab: the next time window (1h, 24h, 7d, any time).
+    SessionsCycleWindow,
+    /// Sessions tab: asks to terminate the selected active session (a confirm overlay first).
+    SessionsTerminate,
+    /// Fleet: the Sessions tab filtered to the selected host.
+    HostSessions,
+    /// Fleet: replays the selected host's newest logged session.
+    HostReplayNewest,
     SetTheme(String),
     /// Marks or unmarks the selected host for a bulk run (space).
     ToggleMark,
@@ -193,6 +203,17 @@ pub enum Action {
         tab: u64,
         result: Result<String, String>,
     },
+    /// An instance's recent sessions, for the detail pane.
+    RecentSessionsLoaded {
+        key: crate::tui::state::recent::HostKey,
+        result: Result<Vec<crate::replay::SessionSummary>, String>,
+    },
+    /// TerminateSession answered; `Ok(true)` once the history shows the session ended.
+    SessionTerminated {
+        session_id: String,
+        target: String,
+        result: Result<bool, String>,
+    },
     /// Progress of run tab `run`, as `run::execute` reports it.
     RunReported {
         run: u64,
@@ -252,6 +273,23 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("replay.next_match", "seek to the next search match"),
     ("replay.prev_match", "seek to the previous search match"),
     ("replay.export", "export the replay as a .cast file"),
+    ("sessions.state", "list active, history, or both"),
+    (
+        "sessions.window",
+        "list the last hour, day, week, or any time",
+    ),
+    (
+        "sessions.terminate",
+        "terminate the selected active session (confirm first)",
+    ),
+    (
+        "host.sessions",
+        "the Sessions tab filtered to the selected host",
+    ),
+    (
+        "host.replay_newest",
+        "replay the selected host's newest logged session",
+    ),
     ("theme NAME", "switch theme"),
     ("fleet.mark", "mark or unmark the host for a run"),
     ("fleet.mark_all", "mark (or unmark) every filtered host"),
@@ -327,6 +365,11 @@ impl Action {
             "replay.next_match" => no_arg(Action::ReplayMatch { forward: true }),
             "replay.prev_match" => no_arg(Action::ReplayMatch { forward: false }),
             "replay.export" => no_arg(Action::ReplayExport),
+            "sessions.state" => no_arg(Action::SessionsCycleState),
+            "sessions.window" => no_arg(Action::SessionsCycleWindow),
+            "sessions.terminate" => no_arg(Action::SessionsTerminate),
+            "host.sessions" => no_arg(Action::HostSessions),
+            "host.replay_newest" => no_arg(Action::HostReplayNewest),
             "theme" => match arg {
                 Some(t) => Ok(Action::SetTheme(t.to_owned())),
                 None => Err("'theme' needs a theme name, e.g. theme light".into()),

@@ -30,6 +30,7 @@ pub fn keys_markdown() -> String {
         Mode::Replay,
         Mode::Run,
         Mode::Confirm,
+        Mode::Terminate,
     ] {
         out.push_str(&format!(
             "\n## {} (`{}`)\n\n| keys | command | what it does |\n| --- | --- | --- |\n",

@@ -31,11 +31,13 @@ pub enum Mode {
     Run,
     /// The confirm overlay of a run (typing the count).
     Confirm,
+    /// The confirm overlay of a session termination (typing its short id).
+    Terminate,
     Global,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 11] = [
+    pub const ALL: [Mode; 12] = [
         Mode::Fleet,
         Mode::Filter,
         Mode::Palette,
@@ -46,6 +48,7 @@ impl Mode {
         Mode::Replay,
         Mode::Run,
         Mode::Confirm,
+        Mode::Terminate,
         Mode::Global,
     ];
 
@@ -61,6 +64,7 @@ impl Mode {
             Mode::Replay => "replay",
             Mode::Run => "run",
             Mode::Confirm => "confirm",
+            Mode::Terminate => "terminate",
             Mode::Global => "global",
         }
     }
@@ -77,6 +81,7 @@ impl Mode {
             Mode::Replay => "Replay tab",
             Mode::Run => "Run tab (a bulk Run Command)",
             Mode::Confirm => "Run confirmation (after :run)",
+            Mode::Terminate => "Terminate confirmation (after x in Sessions)",
             Mode::Global => "Everywhere but shell tabs",
         }
     }
@@ -87,7 +92,10 @@ impl Mode {
 
     /// Modes where unbound printable keys are typed into an input.
     pub fn is_text_input(self) -> bool {
-        matches!(self, Mode::Filter | Mode::Palette | Mode::Confirm)
+        matches!(
+            self,
+            Mode::Filter | Mode::Palette | Mode::Confirm | Mode::Terminate
+        )
     }
 }
 

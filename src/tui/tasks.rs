@@ -292,6 +292,50 @@ pub fn spawn_replay(
     });
 }
 
+/// Reads one host's sessions (Active and History) for the detail pane, newest first, named from
+/// the inventory; reports `RecentSessionsLoaded`.
+pub fn spawn_recent_sessions(
+    tx: UnboundedSender<Action>,
+    clients: Clients,
+    key: crate::tui::state::HostKey,
+    instances: Vec<crate::model::Instance>,
+) {
+    tokio::spawn(async move {
+        let filter = crate::replay::HistoryFilter {
+            target: Some(key.instance_id.clone()),
+            ..Default::default()
+        };
+        let clients = [clients];
+        let mut history = crate::replay::history::fetch(&clients, &filter).await;
+        history.join_host_names(&instances);
+        let result = match history.problems.first() {
+            Some(p) => Err(p.error.to_string()),
+            None => Ok(history.sessions),
+        };
+        let _ = tx.send(Action::RecentSessionsLoaded { key, result });
+    });
+}
+
+/// How long a termination waits for the history to show the session ended.
+const TERMINATE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// TerminateSession for a confirmed session; reports `SessionTerminated`.
+pub fn spawn_terminate(
+    tx: UnboundedSender<Action>,
+    clients: Clients,
+    session_id: String,
+    target: String,
+) {
+    tokio::spawn(async move {
+        let result = crate::replay::history::terminate(&clients, &session_id, TERMINATE_WAIT).await;
+        let _ = tx.send(Action::SessionTerminated {
+            session_id,
+            target,
+            result: result.map_err(|e| e.to_string()),
+        });
+    });
+}
+
 /// Writes `timeline` as asciicast v2 to `path`; returns the path written, or why not.
 pub fn export_cast(
     timeline: &crate::replay::Timeline,

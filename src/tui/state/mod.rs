@@ -2,7 +2,9 @@
 //! `tui::update` changes it, one `Action` at a time.
 
 pub mod fleet;
+pub mod keyframes;
 pub mod palette;
+pub mod recent;
 pub mod replay;
 pub mod run;
 pub mod sessions;
@@ -17,9 +19,10 @@ use super::keymap::{Key, Mode};
 
 pub use fleet::{FleetState, Sort};
 pub use palette::{PaletteContext, PaletteState};
+pub use recent::{HostKey, Recent, RecentSessions};
 pub use replay::ReplayTab;
 pub use run::{RunConfirm, RunTab};
-pub use sessions::SessionsState;
+pub use sessions::{SessionsState, TerminateConfirm};
 pub use shell::ShellTab;
 pub use tabs::{Tab, TabKind, TabStatus, TabsState};
 
@@ -32,6 +35,8 @@ pub enum Overlay {
     Palette(PaletteState),
     /// The plan of a bulk run, before anything is sent.
     RunConfirm(Box<RunConfirm>),
+    /// A session about to be terminated, before anything is sent.
+    TerminateConfirm(Box<TerminateConfirm>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +92,8 @@ pub struct AppState {
     pub sessions: SessionsState,
     /// Replay tabs by id (`TabKind::Replay(id)`).
     pub replays: BTreeMap<u64, ReplayTab>,
+    /// Recent sessions of the hosts the detail pane showed.
+    pub recent: RecentSessions,
     /// Run tabs by id (`TabKind::Run(id)`).
     pub runs: BTreeMap<u64, RunTab>,
     pub overlays: Vec<Overlay>,
@@ -114,6 +121,7 @@ impl AppState {
             shells: BTreeMap::new(),
             sessions: SessionsState::default(),
             replays: BTreeMap::new(),
+            recent: RecentSessions::default(),
             runs: BTreeMap::new(),
             overlays: Vec::new(),
             message: None,
@@ -142,6 +150,7 @@ impl AppState {
             Some(Overlay::Help { .. }) => Mode::Help,
             Some(Overlay::Palette(_)) => Mode::Palette,
             Some(Overlay::RunConfirm(_)) => Mode::Confirm,
+            Some(Overlay::TerminateConfirm(_)) => Mode::Terminate,
             None => match self.active_shell() {
                 Some(shell) if shell.scrolling => Mode::Scroll,
                 Some(_) => Mode::Shell,

@@ -1,10 +1,12 @@
 //! A replay tab: a session's log played through the same terminal screen as live shells. A task
 //! reads the log (`tui::tasks::spawn_replay`); the app's frame tick advances the position
-//! ([`ReplayTab::advance`]), and the screen replays frames up to it (rebuilt on a seek back).
+//! ([`ReplayTab::advance`]), and the screen replays frames up to it. A seek back starts from the
+//! nearest saved screen ([`Keyframes`]), not from the log's start.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::keyframes::Keyframes;
 use crate::replay::{Match, Timeline};
 use crate::terminal::TermScreen;
 
@@ -32,6 +34,9 @@ pub struct ReplayTab {
     pub screen: TermScreen,
     /// Frames of the timeline the screen has processed.
     shown: usize,
+    keyframes: Keyframes,
+    /// Bytes fed to the screen by the last seek (how much a seek back cost).
+    pub last_fed: usize,
     /// `/` is being typed.
     pub searching: bool,
     pub query: String,
@@ -62,8 +67,10 @@ impl ReplayTab {
             position: Duration::ZERO,
             playing: true,
             speed: 1,
-            screen: TermScreen::new(rows, cols),
+            screen: TermScreen::without_scrollback(rows, cols),
             shown: 0,
+            keyframes: Keyframes::default(),
+            last_fed: 0,
             searching: false,
             query: String::new(),
             matches: Vec::new(),
@@ -133,8 +140,18 @@ impl ReplayTab {
         self.seek(to);
     }
 
+    /// Keyframes `bytes` apart instead of the default (tests).
+    pub fn set_keyframe_interval(&mut self, bytes: usize) {
+        self.keyframes = Keyframes::every(bytes);
+    }
+
+    /// Screens saved so far for seeking back.
+    pub fn keyframes(&self) -> usize {
+        self.keyframes.len()
+    }
+
     /// Moves to `t` (clamped to the log) and brings the screen there: the frames in between,
-    /// or, going back, every frame from the start.
+    /// or, going back, the frames after the nearest keyframe (else after the start).
     pub fn seek(&mut self, t: Duration) {
         let Some(timeline) = self.timeline.clone() else {
             return;
@@ -143,25 +160,35 @@ impl ReplayTab {
         let until = timeline.frames_until(self.position);
         if until < self.shown {
             let (rows, cols) = self.screen.size();
-            self.screen = TermScreen::new(rows, cols);
-            self.shown = 0;
+            (self.shown, self.screen) = self
+                .keyframes
+                .restore(until)
+                .unwrap_or_else(|| (0, TermScreen::without_scrollback(rows, cols)));
         }
-        for frame in &timeline.frames()[self.shown..until] {
-            self.screen.process(frame.terminal_bytes().as_bytes());
+        self.last_fed = 0;
+        for (i, frame) in timeline.frames()[self.shown..until].iter().enumerate() {
+            let bytes = frame.terminal_bytes();
+            self.screen.process(bytes.as_bytes());
+            self.last_fed += bytes.len();
+            self.keyframes
+                .fed(self.shown + i + 1, bytes.len(), &self.screen);
         }
         self.shown = until;
     }
 
-    /// Re-plays up to the position (after a resize).
+    /// Re-plays up to the position from the start, forgetting keyframes (a new log or size).
     pub fn sync(&mut self) {
         let t = self.position;
-        self.shown = usize::MAX;
+        let (rows, cols) = self.screen.size();
+        self.screen = TermScreen::without_scrollback(rows, cols);
+        self.keyframes.clear();
+        self.shown = 0;
         self.seek(t);
     }
 
     pub fn resize(&mut self, rows: u16, cols: u16) {
         if self.screen.size() != (rows, cols) {
-            self.screen = TermScreen::new(rows, cols);
+            self.screen = TermScreen::without_scrollback(rows, cols);
             self.sync();
         }
     }
@@ -213,5 +240,108 @@ impl ReplayTab {
         self.playing = false;
         self.seek(self.matches[i].at);
         true
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::replay::LogEvent;
+
+    /// 600 frames a second apart: coloured lines, a scroll region, the alternate screen and a
+    /// saved cursor in places, so a keyframe must keep more than the text.
+    fn long_timeline() -> Timeline {
+        let events: Vec<LogEvent> = (0..600u32)
+            .map(|i| {
+                let line = match i % 7 {
+                    0 => format!("\x1b[3{}mline {i}\x1b[0m", i % 8),
+                    1 => format!("\x1b[2;6r\x1b[4;1Hregion {i}"),
+                    2 => "\x1b[r\x1b7".to_owned(),
+                    3 if i % 5 == 0 => format!("\x1b[?1049hfull screen {i}"),
+                    4 if i % 5 == 1 => "\x1b[?1049l".to_owned(),
+                    5 => format!("\x1b8 back {i}"),
+                    _ => format!("ssm-user@web-1:~$ echo {i}"),
+                };
+                let t = chrono::DateTime::from_timestamp(1_800_000_000 + i64::from(i), 0)
+                    .unwrap()
+                    .to_rfc3339();
+                LogEvent {
+                    timestamp: 0,
+                    message: serde_json::json!({
+                        "eventVersion": "1.0", "eventTime": t, "sessionData": [line],
+                    })
+                    .to_string(),
+                }
+            })
+            .collect();
+        Timeline::from_events(&events)
+    }
+
+    fn tab(timeline: &Timeline, every: usize) -> ReplayTab {
+        let mut r = ReplayTab::new(1, "s".into(), "h".into(), "w".into(), 12, 40);
+        r.set_keyframe_interval(every);
+        r.loaded(timeline.clone());
+        r
+    }
+
+    #[test]
+    fn seeking_back_gives_the_screen_of_playing_from_the_start() {
+        let timeline = long_timeline();
+        let total: usize = timeline
+            .frames()
+            .iter()
+            .map(|f| f.terminal_bytes().len())
+            .sum();
+        let mut r = tab(&timeline, 1_000);
+        r.seek(timeline.duration());
+        assert!(r.keyframes() > 5, "{} keyframes", r.keyframes());
+        for secs in [590, 433, 300, 299, 120, 7, 0, 555] {
+            let t = Duration::from_secs(secs);
+            r.seek(t);
+            let mut fresh = tab(&timeline, usize::MAX);
+            fresh.seek(t);
+            assert_eq!(fresh.keyframes(), 0);
+            assert_eq!(
+                r.screen.screen().contents_formatted(),
+                fresh.screen.screen().contents_formatted(),
+                "screen at {secs} s"
+            );
+            assert_eq!(
+                r.screen.screen().cursor_position(),
+                fresh.screen.screen().cursor_position(),
+                "cursor at {secs} s"
+            );
+        }
+        // A step back re-feeds about one interval, not the log up to there.
+        r.seek(timeline.duration());
+        r.seek(Duration::from_secs(580));
+        assert!(
+            r.last_fed < 2_000 && r.last_fed < total / 10,
+            "fed {} of {total} bytes",
+            r.last_fed
+        );
+    }
+
+    #[test]
+    fn keyframes_stay_bounded_on_long_logs() {
+        let timeline = long_timeline();
+        let mut r = tab(&timeline, 10);
+        r.seek(timeline.duration());
+        assert!(
+            r.keyframes() <= super::super::keyframes::MAX_KEYFRAMES && r.keyframes() > 0,
+            "{}",
+            r.keyframes()
+        );
+        // A resize replays from the start and forgets screens of the old size.
+        r.resize(20, 60);
+        assert_eq!(r.screen.size(), (20, 60));
+        let mut fresh = ReplayTab::new(1, "s".into(), "h".into(), "w".into(), 20, 60);
+        fresh.loaded(timeline.clone());
+        fresh.seek(r.position);
+        assert_eq!(
+            r.screen.screen().contents_formatted(),
+            fresh.screen.screen().contents_formatted()
+        );
     }
 }

@@ -4,10 +4,12 @@
 
 mod fleet;
 mod input;
+mod recent;
 mod run;
 mod sessions;
 mod shell;
 mod tasks;
+mod terminate;
 
 use ratatui::layout::Rect;
 
@@ -68,6 +70,31 @@ impl App {
             | Action::ReplayMatch { .. }
             | Action::ReplayExport => self.replay_action(action),
             Action::Refresh if self.on_sessions_tab() => self.load_sessions(),
+            Action::SessionsCycleState | Action::SessionsCycleWindow if self.on_sessions_tab() => {
+                self.sessions_action(action)
+            }
+            Action::SessionsTerminate if self.on_sessions_tab() => self.ask_terminate(),
+            Action::SessionsCycleState
+            | Action::SessionsCycleWindow
+            | Action::SessionsTerminate => {}
+            Action::InsertChar(_)
+            | Action::InsertText(_)
+            | Action::Backspace
+            | Action::DeleteWord
+            | Action::ClearInput
+            | Action::InputAccept
+            | Action::InputCancel
+                if matches!(self.state.top_overlay(), Some(Overlay::TerminateConfirm(_))) =>
+            {
+                self.terminate_action(action)
+            }
+            Action::SessionTerminated {
+                session_id,
+                target,
+                result,
+            } => self.session_terminated(session_id, target, result),
+            Action::HostSessions | Action::HostReplayNewest => self.host_action(action),
+            Action::RecentSessionsLoaded { key, result } => self.recent_loaded(key, result),
             // The Sessions tab's table and filter, and a replay's search input.
             Action::MoveDown
             | Action::MoveUp
@@ -197,6 +224,7 @@ impl App {
             } => self.inventory_fetched(generation, key, clients, *inventory),
             Action::CacheWriteFailed(e) => self.state.flash(Level::Warn, e),
         }
+        self.want_recent_sessions();
     }
 
     /// The table's height follows the terminal and the detail pane.

@@ -66,12 +66,14 @@ impl App {
         sessions: Vec<crate::replay::SessionSummary>,
         problems: Vec<String>,
     ) {
+        let now = self.state.now;
         let s = &mut self.state.sessions;
         if generation != s.generation {
             return;
         }
         self.services.replays.remove(&SESSIONS_TASK);
         s.loading = None;
+        s.set_now(now);
         let n = sessions.len();
         s.replace(sessions);
         let text = match problems.first() {
@@ -83,6 +85,7 @@ impl App {
     }
 
     pub(super) fn sessions_action(&mut self, action: Action) {
+        let now = self.state.now;
         let s = &mut self.state.sessions;
         let page = isize::try_from(s.viewport).unwrap_or(1).max(1);
         match action {
@@ -95,6 +98,8 @@ impl App {
             Action::MoveTop => s.move_to(0),
             Action::MoveBottom => s.move_to(usize::MAX),
             Action::StartFilter => s.editing = true,
+            Action::SessionsCycleState => s.cycle_state(now),
+            Action::SessionsCycleWindow => s.cycle_window(now),
             Action::ClearFilter => s.set_input(String::new()),
             Action::InputAccept => s.editing = false,
             Action::InputCancel => {
@@ -134,6 +139,12 @@ impl App {
             self.state.flash(Level::Warn, "no session selected");
             return;
         };
+        self.open_replay_of(s);
+    }
+
+    /// A replay tab for `s` whose task reads its log; a session without a CloudWatch log says
+    /// why.
+    pub(super) fn open_replay_of(&mut self, s: crate::replay::SessionSummary) {
         let Some(source) = s.log.as_ref().and_then(|l| l.cloudwatch.clone()) else {
             let why = match s.log.as_ref().and_then(|l| l.s3_url.as_deref()) {
                 Some(url) => format!("its log is in S3 ({url}); fleetdeck replays CloudWatch Logs"),

@@ -61,6 +61,8 @@ pub fn pane(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ]));
     }
     lines.push(Line::default());
+    lines.extend(super::recent::lines(i, ctx));
+    lines.push(Line::default());
 
     let mut state = i.state.to_string();
     for extra in [&i.instance_type, &i.availability_zone]

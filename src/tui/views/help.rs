@@ -20,6 +20,9 @@ pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
         Mode::Help,
         Mode::Shell,
         Mode::Scroll,
+        Mode::Sessions,
+        Mode::Replay,
+        Mode::Terminate,
         Mode::Run,
         Mode::Confirm,
     ] {

@@ -7,6 +7,7 @@ mod fleet;
 mod help;
 pub mod layout;
 mod palette;
+mod recent;
 mod run;
 mod sessions;
 mod shell;
@@ -103,6 +104,7 @@ fn overlays(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             Overlay::Help { scroll } => help::overlay(frame, area, *scroll, ctx),
             Overlay::Palette(p) => palette::overlay(frame, area, p, ctx),
             Overlay::RunConfirm(c) => run::confirm(frame, area, c, ctx),
+            Overlay::TerminateConfirm(c) => sessions::terminate_confirm(frame, area, c, ctx),
         }
     }
 }

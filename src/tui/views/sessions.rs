@@ -13,8 +13,9 @@ use tui_term::widget::{Cursor, PseudoTerminal};
 use super::{Ctx, SPINNER, fit};
 use crate::replay::SessionSummary;
 use crate::tui::keymap::Mode;
-use crate::tui::state::ReplayTab;
 use crate::tui::state::replay::MIN_GAP;
+use crate::tui::state::sessions::Window;
+use crate::tui::state::{ReplayTab, TerminateConfirm};
 use crate::tui::theme::Role;
 
 pub fn filter_line(frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -35,7 +36,16 @@ pub fn filter_line(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             t.style(Role::Hint),
         ));
     }
-    let mut right = format!("{} of {} sessions ", s.rows().len(), s.sessions().len());
+    let key = |run: &str| ctx.keymap.key_for(Mode::Sessions, run).unwrap_or_default();
+    let mut right = format!(
+        " {} state {} · {} {} · {} of {} sessions ",
+        key("sessions.state"),
+        s.state_filter.label(),
+        key("sessions.window"),
+        s.window.label(),
+        s.rows().len(),
+        s.sessions().len()
+    );
     if s.loading.is_some() {
         let spin = SPINNER[ctx.state.refresh.spinner % SPINNER.len()];
         right = format!("{spin} reading history · {right}");
@@ -52,11 +62,11 @@ pub fn filter_line(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     );
 }
 
-fn when(t: Option<DateTime<Utc>>) -> String {
+pub fn when(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(|| "—".into(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
-fn span(d: Option<chrono::Duration>) -> String {
+pub fn span(d: Option<chrono::Duration>) -> String {
     let Some(d) = d else { return "—".into() };
     let s = d.num_seconds().max(0);
     if s >= 3600 {
@@ -74,7 +84,22 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         } else if s.sessions().is_empty() {
             "no sessions in the history of these profiles and regions".to_owned()
         } else {
-            format!("no session matches '{}'", s.input)
+            let when = match s.window {
+                Window::All => "at any time".to_owned(),
+                w => format!("in the {}", w.label()),
+            };
+            let state = s.state_filter.label();
+            if s.input.is_empty() {
+                let n = s.sessions().len();
+                let key = |run: &str| ctx.keymap.key_for(Mode::Sessions, run).unwrap_or_default();
+                format!(
+                    "no {state} sessions {when} ({n} in all: {} and {} change the filters)",
+                    key("sessions.state"),
+                    key("sessions.window")
+                )
+            } else {
+                format!("no {state} session {when} matches '{}'", s.input)
+            }
         };
         frame.render_widget(
             Paragraph::new(Span::styled(format!(" {text}"), t.style(Role::Muted))),
@@ -294,4 +319,76 @@ fn highlight(frame: &mut Frame, area: Rect, needle: &str, style: ratatui::style:
             }
         }
     }
+}
+
+/// The confirm overlay of `x`: which session, whose, on which host, since when, and the short id
+/// to type. Nothing is sent before it is typed.
+pub fn terminate_confirm(frame: &mut Frame, area: Rect, c: &TerminateConfirm, ctx: &Ctx) {
+    let t = ctx.theme;
+    let width = area.width.saturating_sub(4).min(76);
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + area.height.saturating_sub(12) / 2,
+        width,
+        height: 12.min(area.height),
+    };
+    let w = usize::from(width.saturating_sub(2));
+    let s = &c.session;
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!(" {name:<9}"), t.style(Role::Muted)),
+            Span::styled(fit(&value, w.saturating_sub(10)), t.style(Role::Base)),
+        ])
+    };
+    let host = match &s.host_name {
+        Some(h) => format!("{h} ({})", s.target),
+        None => s.target.clone(),
+    };
+    let lines = vec![
+        field("Session", s.session_id.clone()),
+        field("Owner", format!("{} ({})", s.who(), s.owner)),
+        field("Host", host),
+        field("Where", format!("{} / {}", s.profile, s.region)),
+        field(
+            "Since",
+            format!(
+                "{} UTC · {}",
+                when(s.start),
+                span(s.duration(ctx.state.now))
+            ),
+        ),
+        Line::from(""),
+        Line::from(Span::styled(
+            fit(
+                &format!(
+                    " The session ends for whoever is in it. Type {} to terminate it:",
+                    c.short_id()
+                ),
+                w,
+            ),
+            t.style(Role::Danger),
+        )),
+        Line::from(vec![
+            Span::styled(" > ", t.style(Role::Key)),
+            Span::raw(c.typed.clone()),
+            Span::styled("▏", t.style(Role::Accent)),
+        ]),
+        Line::from(Span::styled(
+            fit(
+                " Enter terminates once typed · Esc cancels (nothing sent)",
+                w,
+            ),
+            t.style(Role::Hint),
+        )),
+    ];
+    frame.render_widget(ratatui::widgets::Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            ratatui::widgets::Block::bordered()
+                .title(Span::styled(" Terminate session? ", t.style(Role::Title)))
+                .border_style(t.style(Role::Danger))
+                .style(t.style(Role::Base)),
+        ),
+        rect,
+    );
 }
