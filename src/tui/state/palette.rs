@@ -18,7 +18,7 @@ pub const PALETTE_COMMANDS: &[(&str, &str, &str)] = &[
     ("sort", "COLUMN | reverse", "Sort the fleet by a column"),
     (
         "run",
-        "COMMAND",
+        "[--max-concurrency N|N%] [--max-errors N|N%] [--timeout SECS] [--cloudwatch] -- COMMAND",
         "Run a shell command on the marked hosts (else the filtered ones), after a confirmation",
     ),
     ("refresh", "", "Refresh the inventory now"),

@@ -2,7 +2,7 @@
 //! task reports `RunEvent`s, cancel, re-run of the failed hosts. Nothing is sent except by
 //! accepting the confirm overlay (`confirm_action`).
 
-use crate::run::{self as bulk, Control, Plan, RunOptions, TargetSpec};
+use crate::run::{self as bulk, Control, Plan, TargetSpec};
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::state::run::plural;
@@ -45,19 +45,23 @@ impl App {
         }
     }
 
-    /// `:run COMMAND`: the marked hosts, else the filtered ones, planned and shown for
-    /// confirmation. Nothing is sent here.
-    fn plan_run(&mut self, script: String) {
+    /// `:run [OPTIONS] -- COMMAND`: the marked hosts, else the filtered ones, planned and shown
+    /// for confirmation. Bad options are refused here, with the CLI's sentences. Nothing is sent.
+    fn plan_run(&mut self, line: String) {
+        let options = match bulk::parse_run_line(&line) {
+            Ok(options) => options,
+            Err(e) => {
+                self.state
+                    .flash(Level::Error, format!("{e}; nothing was sent"));
+                return;
+            }
+        };
         let ids = self.state.fleet.run_targets();
         if ids.is_empty() {
             self.state
                 .flash(Level::Warn, "no host to run on: the filter matches none");
             return;
         }
-        let options = RunOptions {
-            commands: vec![script],
-            ..RunOptions::default()
-        };
         match bulk::plan(
             self.state.fleet.instances(),
             &TargetSpec::InstanceIds(ids),
