@@ -31,11 +31,13 @@ pub enum Mode {
     Run,
     /// The confirm overlay of a run (typing the count).
     Confirm,
+    /// The Runs tab (run history).
+    Runs,
     Global,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 11] = [
+    pub const ALL: [Mode; 12] = [
         Mode::Fleet,
         Mode::Filter,
         Mode::Palette,
@@ -46,6 +48,7 @@ impl Mode {
         Mode::Replay,
         Mode::Run,
         Mode::Confirm,
+        Mode::Runs,
         Mode::Global,
     ];
 
@@ -61,6 +64,7 @@ impl Mode {
             Mode::Replay => "replay",
             Mode::Run => "run",
             Mode::Confirm => "confirm",
+            Mode::Runs => "runs",
             Mode::Global => "global",
         }
     }
@@ -77,6 +81,7 @@ impl Mode {
             Mode::Replay => "Replay tab",
             Mode::Run => "Run tab (a bulk Run Command)",
             Mode::Confirm => "Run confirmation (after :run)",
+            Mode::Runs => "Runs (run history)",
             Mode::Global => "Everywhere but shell tabs",
         }
     }

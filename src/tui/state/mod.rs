@@ -5,6 +5,7 @@ pub mod fleet;
 pub mod palette;
 pub mod replay;
 pub mod run;
+pub mod runs;
 pub mod sessions;
 pub mod shell;
 pub mod tabs;
@@ -19,6 +20,7 @@ pub use fleet::{FleetState, Sort};
 pub use palette::{PaletteContext, PaletteState};
 pub use replay::ReplayTab;
 pub use run::{RunConfirm, RunTab};
+pub use runs::RunsState;
 pub use sessions::SessionsState;
 pub use shell::ShellTab;
 pub use tabs::{Tab, TabKind, TabStatus, TabsState};
@@ -89,6 +91,8 @@ pub struct AppState {
     pub replays: BTreeMap<u64, ReplayTab>,
     /// Run tabs by id (`TabKind::Run(id)`).
     pub runs: BTreeMap<u64, RunTab>,
+    /// The Runs tab's history (`TabKind::Runs`).
+    pub run_history: RunsState,
     pub overlays: Vec<Overlay>,
     pub message: Option<Message>,
     pub refresh: RefreshState,
@@ -115,6 +119,7 @@ impl AppState {
             sessions: SessionsState::default(),
             replays: BTreeMap::new(),
             runs: BTreeMap::new(),
+            run_history: RunsState::default(),
             overlays: Vec::new(),
             message: None,
             refresh: RefreshState::default(),
@@ -157,6 +162,13 @@ impl AppState {
                     _ => Mode::Replay,
                 },
                 None if self.active_run().is_some() => Mode::Run,
+                None if self.tabs.active_kind() == &TabKind::Runs => {
+                    if self.run_history.editing {
+                        Mode::Filter
+                    } else {
+                        Mode::Runs
+                    }
+                }
                 None if self.fleet.editing => Mode::Filter,
                 None => Mode::Fleet,
             },

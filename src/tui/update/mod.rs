@@ -5,6 +5,7 @@
 mod fleet;
 mod input;
 mod run;
+mod runs;
 mod sessions;
 mod shell;
 mod tasks;
@@ -68,6 +69,40 @@ impl App {
             | Action::ReplayMatch { .. }
             | Action::ReplayExport => self.replay_action(action),
             Action::Refresh if self.on_sessions_tab() => self.load_sessions(),
+            Action::OpenRuns => self.open_runs(),
+            Action::OpenPastRun => self.open_past_run(),
+            Action::RunsLoaded {
+                generation,
+                commands,
+                problems,
+            } => self.runs_loaded(generation, commands, problems),
+            Action::Refresh if self.on_runs_tab() => self.load_runs(),
+            // The Runs tab's table and filter.
+            Action::MoveDown
+            | Action::MoveUp
+            | Action::PageDown
+            | Action::PageUp
+            | Action::HalfPageDown
+            | Action::HalfPageUp
+            | Action::MoveTop
+            | Action::MoveBottom
+            | Action::StartFilter
+            | Action::ClearFilter
+                if self.state.mode() == Mode::Runs =>
+            {
+                self.runs_action(action)
+            }
+            Action::InsertChar(_)
+            | Action::InsertText(_)
+            | Action::Backspace
+            | Action::DeleteWord
+            | Action::ClearInput
+            | Action::InputAccept
+            | Action::InputCancel
+                if self.state.mode() == Mode::Filter && self.on_runs_tab() =>
+            {
+                self.runs_action(action)
+            }
             // The Sessions tab's table and filter, and a replay's search input.
             Action::MoveDown
             | Action::MoveUp
@@ -112,6 +147,8 @@ impl App {
             | Action::RunCancel
             | Action::RunRerunFailed
             | Action::RunToggleOutput
+            | Action::RunCancelHost
+            | Action::RunOutputScroll { .. }
             | Action::RunReported { .. }
             | Action::RunFinished { .. } => self.run_action(action),
             Action::InsertChar(_)
@@ -206,5 +243,6 @@ impl App {
         self.state.fleet.set_viewport(areas.table_rows());
         self.resize_shells();
         self.relayout_sessions();
+        self.relayout_runs();
     }
 }
