@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Ctx, SPINNER, fit};
+use super::{Ctx, SPINNER};
 use crate::run::CommandSummary;
 use crate::tui::keymap::Mode;
 use crate::tui::theme::Role;
@@ -64,6 +64,15 @@ fn document(name: &str) -> &str {
     }
 }
 
+/// The audit log's identity, short: an ARN's resource part (`user/ana`), else as written.
+fn who(c: &CommandSummary) -> String {
+    match c.who.as_deref() {
+        Some(w) if w.starts_with("arn:") => w.rsplit(':').next().unwrap_or(w).to_owned(),
+        Some(w) => w.to_owned(),
+        None => "—".into(),
+    }
+}
+
 fn place(c: &CommandSummary) -> String {
     if c.profile == "default" {
         c.region.clone()
@@ -90,7 +99,7 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     let header = Row::new(
         [
-            "REQUESTED (UTC)",
+            "REQUESTED UTC",
             "ID",
             "DOC",
             "COMMAND",
@@ -112,7 +121,7 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
                 c.requested
                     .map_or_else(|| "—".into(), |t| t.format("%m-%d %H:%M:%S").to_string()),
             ),
-            Cell::from(fit(&c.command_id, 8)),
+            Cell::from(c.command_id.chars().take(8).collect::<String>()),
             Cell::from(document(&c.document).to_owned()),
             Cell::from(c.script().replace('\n', "; ")),
             Cell::from(c.target_count.to_string()),
@@ -125,7 +134,7 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
                 errors.to_string(),
                 t.style(if errors > 0 { Role::Error } else { Role::Muted }),
             )),
-            Cell::from(c.who.clone().unwrap_or_else(|| "—".into())),
+            Cell::from(who(c)),
             Cell::from(place(c)),
         ]);
         Some(if i == s.selected {
@@ -141,10 +150,10 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         Constraint::Min(12),
         Constraint::Length(5),
         Constraint::Length(10),
-        Constraint::Length(9),
+        Constraint::Length(7),
         Constraint::Length(6),
-        Constraint::Length(16),
         Constraint::Length(12),
+        Constraint::Length(10),
     ];
     frame.render_widget(
         Table::new(rows, widths)
