@@ -1086,5 +1086,6 @@ mod sessions {
         assert!(a.state.replays.is_empty());
     }
 }
+mod measure;
 mod run;
 mod runs;
