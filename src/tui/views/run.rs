@@ -187,15 +187,16 @@ pub fn tab(frame: &mut Frame, area: Rect, run: &RunTab, ctx: &Ctx) {
                     let mut parts = vec![
                         state.to_owned(),
                         format!("{} host{}", c.total, plural(c.total)),
-                        if ids.is_empty() {
-                            "no command id yet".to_owned()
-                        } else {
-                            format!("command {}", ids.join(", "))
-                        },
                     ];
+                    // Before the ids, which a long run cuts at the edge.
                     if run.api_calls > 0 || run.done() {
                         parts.push(format!("{} API calls", run.api_calls));
                     }
+                    parts.push(if ids.is_empty() {
+                        "no command id yet".to_owned()
+                    } else {
+                        format!("command {}", ids.join(", "))
+                    });
                     format!(" {}", parts.join(" · "))
                 },
                 w,
