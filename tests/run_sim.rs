@@ -466,3 +466,162 @@ async fn a_throttled_run_still_completes() {
                 - before.calls("ssm", "ListCommandInvocations")
     );
 }
+
+/// Statuses of a command's invocations by instance id, through the SDK.
+async fn invocation_statuses(
+    ssm: &aws_sdk_ssm::Client,
+    command_id: &str,
+) -> std::collections::BTreeMap<String, (String, String)> {
+    let out = ssm
+        .list_command_invocations()
+        .command_id(command_id)
+        .details(true)
+        .send()
+        .await
+        .expect("ListCommandInvocations");
+    out.command_invocations()
+        .iter()
+        .map(|i| {
+            let output = i
+                .command_plugins()
+                .first()
+                .and_then(|p| p.output())
+                .unwrap_or_default()
+                .to_string();
+            (
+                i.instance_id().unwrap_or_default().to_string(),
+                (
+                    i.status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    output,
+                ),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_command_with_instance_ids_cancels_only_those_hosts() {
+    let f = fixture(120).await;
+    let hosts = online_linux(&f.sim, "us-east-1", 3);
+    let ssm = &f
+        .clients
+        .iter()
+        .find(|c| c.target.region == "us-east-1")
+        .expect("us-east-1 clients")
+        .ssm;
+    let ids: Vec<String> = hosts.iter().map(|h| h.id.clone()).collect();
+    let sent = ssm
+        .send_command()
+        .document_name("AWS-RunShellScript")
+        .parameters("commands", vec!["sleep 4; echo ok".into()])
+        .set_instance_ids(Some(ids.clone()))
+        .send()
+        .await
+        .expect("SendCommand");
+    let command_id = sent
+        .command()
+        .and_then(|c| c.command_id())
+        .expect("id")
+        .to_string();
+    let deadline = std::time::Instant::now() + DEADLINE;
+    // Cancel the first host once all three are running: the others are mid-sleep then.
+    loop {
+        let s = invocation_statuses(ssm, &command_id).await;
+        if s.len() == 3 && s.values().all(|(st, _)| st == "InProgress") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never all InProgress: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    ssm.cancel_command()
+        .command_id(&command_id)
+        .instance_ids(&ids[0])
+        .send()
+        .await
+        .expect("CancelCommand with InstanceIds");
+    let finished = loop {
+        let s = invocation_statuses(ssm, &command_id).await;
+        if s.values()
+            .all(|(st, _)| matches!(st.as_str(), "Success" | "Failed" | "Cancelled" | "TimedOut"))
+        {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never finished: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(finished[&ids[0]].0, "Cancelled", "{finished:?}");
+    for id in &ids[1..] {
+        assert_eq!(
+            finished[id],
+            ("Success".to_string(), "ok\n".to_string()),
+            "the other hosts ran to the end: {finished:?}"
+        );
+    }
+    let listed = ssm
+        .list_commands()
+        .command_id(&command_id)
+        .send()
+        .await
+        .expect("ListCommands");
+    let status = listed.commands()[0]
+        .status()
+        .map(|s| s.as_str().to_string());
+    assert_ne!(
+        status.as_deref(),
+        Some("Cancelled"),
+        "the command as a whole was not cancelled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_lists_past_runs_newest_first_and_attach_reads_one_back() {
+    let f = fixture(120).await;
+    let hosts = online_linux(&f.sim, "us-east-1", 3);
+    let first = execute(&f, &ids_plan(&f, &hosts, opts("hostname"))).await;
+    let second = execute(&f, &ids_plan(&f, &hosts[..2], opts("echo two"))).await;
+    let (commands, problems) = run::history::list_commands(&f.clients, None).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let ids: Vec<&str> = commands.iter().map(|c| c.command_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec![
+            second.command_ids()[0].as_str(),
+            first.command_ids()[0].as_str()
+        ],
+        "every region read, newest first"
+    );
+    let past = &commands[1];
+    assert_eq!(past.script(), "hostname");
+    assert_eq!(past.status, "Success");
+    assert_eq!((past.target_count, past.completed), (3, 3));
+
+    // Watching it again gives the same per-host results as the run that sent it.
+    let plan = run::history::plan_for(past, &f.inventory);
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let (_ctl, ctl_rx) = mpsc::unbounded_channel();
+    let again = tokio::time::timeout(
+        DEADLINE,
+        run::attach(&plan, &past.command_id, &f.clients, &fast(), &tx, ctl_rx),
+    )
+    .await
+    .expect("attach ends");
+    let outputs = |r: &RunReport| {
+        let mut v: Vec<(String, &str, String)> = r
+            .hosts
+            .iter()
+            .map(|h| (h.instance_id.clone(), h.status.as_str(), h.stdout.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(outputs(&again), outputs(&first));
+    assert!(again.api_calls >= 1);
+}

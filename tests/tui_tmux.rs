@@ -631,3 +631,109 @@ fn demo_bulk_run_on_the_filtered_web_hosts() {
         p.lines().any(|l| l.trim() == "restored-ok")
     });
 }
+
+/// Types the target count when the guard asks for it (production-tagged hosts always do).
+fn confirm(tmux: &Tmux, pane: &str) {
+    if pane.contains("Type the number of target hosts") {
+        let n = number_after(pane, "Targets").expect("the target count");
+        tmux.type_text(&n.to_string());
+    }
+}
+
+#[test]
+fn demo_per_host_cancel_runs_tab_past_run_and_audit_on_quit() {
+    let env = Env::new();
+    // A high guard threshold: this test is about what happens after the guard.
+    let config = env.path().join(".config/fleetdeck");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(
+        config.join("config.toml"),
+        "[run]\nconfirm_threshold = 1000\n",
+    )
+    .expect("config");
+    let tmux = Tmux::start(&env, 140, 40);
+    tmux.wait("the shell prompt", |p| p.contains("test$"));
+    tmux.type_text(&format!(
+        "XDG_STATE_HOME=$HOME/state {BIN} demo --instances {INSTANCES} --seed {SEED}"
+    ));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the demo fleet", |p| {
+        p.contains("fleetdeck [demo]") && p.contains("60 of 60")
+    });
+    tmux.keys(&["/"]);
+    tmux.type_text("tag:Role=web ping:online");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the filter to apply", |p| {
+        !p.contains('▏') && !p.contains("60 of 60") && p.contains(" of 60")
+    });
+
+    // `:run` with options: one host at a time per send, so the others wait their turn.
+    tmux.keys(&[":"]);
+    tmux.wait("the palette", |p| p.contains("Command · Tab completes"));
+    tmux.type_text("run --max-concurrency 1 --timeout 120 -- sleep 30");
+    tmux.keys(&["Enter"]);
+    let pane = tmux.wait("the confirm overlay with the options", |p| {
+        p.contains("MaxConcurrency 1 · MaxErrors 0 (AWS default) · timeout 120 s")
+    });
+    confirm(&tmux, &pane);
+    tmux.keys(&["Enter"]);
+    tmux.wait("the first host running", |p| {
+        p.contains("$ sleep 30") && p.contains("InProgress") && p.contains("API calls")
+    });
+
+    // `x` cancels the selected (first, running) host only; the run goes on.
+    tmux.keys(&["x"]);
+    tmux.wait("the one-host cancel", |p| p.contains("only (CancelCommand"));
+    tmux.wait("that host cancelled while the run goes on", |p| {
+        p.contains("Cancelled") && p.contains("running ·") && p.contains("1 cancelled")
+    });
+
+    // The Runs tab lists the run from ListCommands; Enter focuses the tab already open on it.
+    tmux.keys(&["C"]);
+    tmux.wait("the run history", |p| {
+        p.contains("REQUESTED UTC") && p.contains("sleep 30") && p.contains("InProgress")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait("the open run tab", |p| {
+        p.contains("$ sleep 30") && p.contains("running ·") && !p.contains("(past)")
+    });
+    tmux.keys(&["c"]);
+    tmux.wait("the whole run cancelled", |p| {
+        p.contains("finished ·") && !p.contains(" 0 cancelled") && !p.contains("Pending")
+    });
+
+    // Closed, then opened again from the history: a past run watched through ListCommandInvocations.
+    tmux.keys(&["C-x"]);
+    tmux.keys(&["C"]);
+    tmux.keys(&["r"]);
+    tmux.wait("the history read again", |p| {
+        p.contains("sleep 30") && p.contains("Cancelled") && !p.contains("InProgress")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait("the past run in a tab", |p| {
+        p.contains("(past)") && p.contains("finished ·") && p.contains("$ sleep 30")
+    });
+
+    // A run accepted and `q` at once: the audit line is still written before the process ends.
+    tmux.keys(&[":"]);
+    tmux.wait("the palette", |p| p.contains("Command · Tab completes"));
+    tmux.type_text("run hostname");
+    tmux.keys(&["Enter"]);
+    let pane = tmux.wait("the confirm overlay", |p| {
+        p.contains("Run Command: check before sending")
+    });
+    confirm(&tmux, &pane);
+    tmux.keys(&["Enter", "q"]);
+    tmux.wait("the console to close", |p| {
+        !p.contains("fleetdeck [demo]") && p.matches("test$").count() >= 2
+    });
+    let audit = env.path().join("state/fleetdeck/audit.jsonl");
+    let text = std::fs::read_to_string(&audit).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "one audit line per run sent: {text}");
+    assert!(lines[0].contains("sleep 30"), "{text}");
+    assert!(
+        lines[1].contains("\"what\":\"hostname\"") && lines[1].contains("command_ids"),
+        "{text}"
+    );
+}

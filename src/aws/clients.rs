@@ -207,6 +207,36 @@ impl Clients {
         }
     }
 
+    /// The same clients, also counting their requests into `stats` (one run's own count, shown
+    /// live while it runs); the counters they had keep counting too.
+    pub fn counted(&self, stats: Arc<CallStats>) -> Clients {
+        Clients {
+            ssm: aws_sdk_ssm::Client::from_conf(
+                self.ssm
+                    .config()
+                    .to_builder()
+                    .interceptor(CountAttempts(stats.clone()))
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                self.logs
+                    .config()
+                    .to_builder()
+                    .interceptor(CountAttempts(stats.clone()))
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                self.sts
+                    .config()
+                    .to_builder()
+                    .interceptor(CountAttempts(stats.clone()))
+                    .build(),
+            ),
+            stats,
+            ..self.clone()
+        }
+    }
+
     /// The host a request for `service` goes to, as a person would look for it.
     pub fn endpoint_for(&self, service: &str) -> String {
         self.endpoint_url

@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use crate::aws::{self, CallStats, ClientOptions};
 use crate::config::Config;
 use crate::run::{
-    self as bulk, CloudWatchOutput, Control, Counts, GuardPolicy, HostStatus, Plan, PollOptions,
-    Rate, RunEvent, RunOptions, RunReport, SentCommand, TagFilter, TargetSpec,
+    self as bulk, Control, Counts, GuardPolicy, HostStatus, Plan, PollOptions, RunEvent,
+    RunOptions, RunReport, SentCommand, TagFilter, TargetSpec,
 };
 
 use super::{Cli, CliResult, Failure, targets};
@@ -47,7 +47,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N|N%")]
     pub max_errors: Option<String>,
     /// Seconds the command may run on each host before it is stopped (executionTimeout)
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=172_800))]
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=i64::from(bulk::flags::MAX_TIMEOUT_SECONDS)))]
     pub timeout: Option<u32>,
     /// Send without asking for the typed host count (for scripts)
     #[arg(long)]
@@ -86,22 +86,17 @@ fn spec_of(args: &RunArgs) -> Result<TargetSpec, Failure> {
 }
 
 fn options_of(args: &RunArgs) -> Result<RunOptions, Failure> {
-    let rate = |text: &Option<String>, min: u32, flag: &str| -> Result<Option<Rate>, Failure> {
-        text.as_deref()
-            .map(|t| Rate::parse(t, min).map_err(|e| Failure::Usage(format!("{flag}: {e}"))))
-            .transpose()
-    };
-    Ok(RunOptions {
-        commands: vec![args.command.join(" ")],
-        max_concurrency: rate(&args.max_concurrency, 1, "--max-concurrency")?,
-        max_errors: rate(&args.max_errors, 0, "--max-errors")?,
-        execution_timeout: args.timeout,
-        delivery_timeout: None,
+    // The same checks and sentences as the console's `:run` options (`run::flags`).
+    bulk::RunFlags {
+        max_concurrency: args.max_concurrency.clone(),
+        max_errors: args.max_errors.clone(),
+        timeout: args.timeout.map(|t| t.to_string()),
+        cloudwatch: args.cloudwatch_output,
+        cloudwatch_log_group: args.cloudwatch_log_group.clone(),
         comment: args.comment.clone(),
-        cloudwatch: args.cloudwatch_output.then(|| CloudWatchOutput {
-            log_group: args.cloudwatch_log_group.clone(),
-        }),
-    })
+    }
+    .options(vec![args.command.join(" ")])
+    .map_err(Failure::Usage)
 }
 
 fn host_label(name: Option<&str>, id: &str) -> String {

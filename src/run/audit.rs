@@ -113,6 +113,22 @@ pub fn write(record: &AuditRecord) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// Who sent each command, by command id, from the audit log at `path` (unreadable lines and a
+/// missing file give nothing: the log is a record, not a dependency).
+pub fn who_by_command(path: &Path) -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut who = std::collections::HashMap::new();
+    for record in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<AuditRecord>(l).ok())
+    {
+        for id in record.command_ids {
+            who.insert(id, record.who.clone());
+        }
+    }
+    who
+}
+
 /// (who, source): STS GetCallerIdentity's ARN when it answers within a few seconds; else
 /// `profile:<label> key:<access key id>` from the credentials in use (never the secret).
 pub async fn caller_identity(clients: &Clients) -> (String, String) {
@@ -173,6 +189,12 @@ mod tests {
         let back: AuditRecord = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(back, record);
         assert!(text.contains("\"where\":[]"));
+        let who = who_by_command(&path);
+        assert_eq!(
+            who.get("c1").map(String::as_str),
+            Some("arn:aws:iam::123456789012:user/ana")
+        );
+        assert!(who_by_command(&dir.path().join("none")).is_empty());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

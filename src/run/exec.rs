@@ -298,6 +298,10 @@ impl RunReport {
 struct Active {
     command_id: String,
     clients: Clients,
+    /// Where the command went, for hosts AWS adds that no plan listed.
+    profile: String,
+    region: String,
+    document: Document,
     hosts: Vec<usize>,
     degraded: bool,
     done: bool,
@@ -431,7 +435,7 @@ pub async fn execute(
     clients: &[Clients],
     options: &PollOptions,
     events: &mpsc::UnboundedSender<RunEvent>,
-    mut control: mpsc::UnboundedReceiver<Control>,
+    control: mpsc::UnboundedReceiver<Control>,
 ) -> RunReport {
     let started_at = Utc::now();
     let attempts_before = total_attempts(clients);
@@ -488,6 +492,9 @@ pub async fn execute(
                 active.push(Active {
                     command_id,
                     clients: c,
+                    profile: send.profile.clone(),
+                    region: send.region.clone(),
+                    document: send.document,
                     hosts: indices,
                     degraded: false,
                     done: false,
@@ -508,186 +515,321 @@ pub async fn execute(
         emit(events, RunEvent::Sent(sent.clone()));
         sends.push(sent);
     }
-    emit(events, RunEvent::Progress(Counts::of(&hosts)));
+    let run = Watch {
+        plan,
+        clients,
+        options,
+        events,
+        started_at,
+        attempts_before,
+    };
+    run.watch(control, notes, hosts, sends, active).await
+}
 
-    let mut delay = options.initial;
-    let mut polls = 0u64;
-    let mut throttled_polls = 0u64;
-    let mut control_open = true;
-    let cloudwatch = plan.options.cloudwatch.is_some();
-    while active.iter().any(|a| !a.done) {
-        tokio::select! {
-            ctl = control.recv(), if control_open => {
-                match ctl {
-                    None => control_open = false,
-                    Some(ctl) => {
-                        if let Err(text) = cancel(&active, &hosts, &ctl).await {
-                            note(events, text);
-                        }
-                        delay = options.initial;
-                    }
-                }
-                continue;
-            }
-            _ = tokio::time::sleep(delay) => {}
+/// Watches a command sent earlier (by `fleetdeck run`, the console, or anyone) as if this
+/// process had sent it: the same polling, cancel, output completion and report. `plan` is the
+/// command as [`super::history::plan_for`] rebuilt it (its one send names the profile, region and
+/// document; its hosts may be empty when only AWS knows them — they are added as they appear).
+pub async fn attach(
+    plan: &Plan,
+    command_id: &str,
+    clients: &[Clients],
+    options: &PollOptions,
+    events: &mpsc::UnboundedSender<RunEvent>,
+    control: mpsc::UnboundedReceiver<Control>,
+) -> RunReport {
+    let run = Watch {
+        plan,
+        clients,
+        options,
+        events,
+        started_at: Utc::now(),
+        attempts_before: total_attempts(clients),
+    };
+    let mut hosts = Vec::new();
+    let mut sends = Vec::new();
+    let mut active = Vec::new();
+    let mut notes = Vec::new();
+    for send in &plan.sends {
+        let first = hosts.len();
+        for h in &send.hosts {
+            hosts.push(HostResult {
+                instance_id: h.instance_id.clone(),
+                name: h.name.clone(),
+                profile: h.profile.clone(),
+                region: h.region.clone(),
+                document: Some(send.document),
+                command_id: Some(command_id.to_owned()),
+                status: HostStatus::Pending,
+                ..HostResult::default()
+            });
         }
-        let mut throttled = false;
-        for a in active.iter_mut().filter(|a| !a.done) {
-            polls += 1;
-            let result = if a.degraded {
-                poll_per_host(a, &mut hosts, events).await
-            } else {
-                poll_list(a, &mut hosts, events).await
-            };
-            match result {
-                Ok(()) => a.errors_in_a_row = 0,
-                Err(e) if e.is_throttled() => {
-                    throttled = true;
-                    throttled_polls += 1;
-                }
-                Err(e) if !a.degraded && unimplemented(&e) => {
-                    a.degraded = true;
-                    note(
-                        events,
-                        format!(
-                            "ListCommandInvocations is not available at {} ({e}); reading each host with GetCommandInvocation instead",
-                            a.clients.endpoint_for("ssm")
-                        ),
-                    );
-                }
-                Err(e) => {
-                    a.errors_in_a_row += 1;
-                    if a.errors_in_a_row >= options.max_errors_in_a_row {
-                        for &k in &a.hosts {
-                            if !hosts[k].status.is_terminal() {
-                                hosts[k].status = HostStatus::Unknown;
-                                hosts[k].status_details = e.to_string();
+        let sent = SentCommand {
+            profile: send.profile.clone(),
+            region: send.region.clone(),
+            document: send.document,
+            command_id: Some(command_id.to_owned()),
+            error: None,
+            instance_ids: send.hosts.iter().map(|h| h.instance_id.clone()).collect(),
+            targets: match &send.targeting {
+                Targeting::Tags(t) => t.clone(),
+                Targeting::InstanceIds => Vec::new(),
+            },
+        };
+        match find_clients(clients, send) {
+            Some(c) => active.push(Active {
+                command_id: command_id.to_owned(),
+                clients: c.clone(),
+                profile: send.profile.clone(),
+                region: send.region.clone(),
+                document: send.document,
+                hosts: (first..hosts.len()).collect(),
+                degraded: false,
+                done: false,
+                errors_in_a_row: 0,
+            }),
+            None => {
+                let text = format!(
+                    "cannot watch command {command_id}: no AWS clients for {}/{}",
+                    send.profile, send.region
+                );
+                emit(events, RunEvent::Note(text.clone()));
+                notes.push(text);
+            }
+        }
+        emit(events, RunEvent::Sent(sent.clone()));
+        sends.push(sent);
+    }
+    // No waiting before the first look: the command may have finished long ago.
+    let options = PollOptions {
+        initial: Duration::ZERO,
+        ..*options
+    };
+    let run = Watch {
+        options: &options,
+        ..run
+    };
+    run.watch(control, notes, hosts, sends, active).await
+}
+
+/// What watching a run needs besides its hosts and commands.
+struct Watch<'a> {
+    plan: &'a Plan,
+    clients: &'a [Clients],
+    options: &'a PollOptions,
+    events: &'a mpsc::UnboundedSender<RunEvent>,
+    started_at: DateTime<Utc>,
+    attempts_before: u64,
+}
+
+impl Watch<'_> {
+    /// Polls until every command is done, cancels on request, completes capped output, and
+    /// reports.
+    async fn watch(
+        self,
+        mut control: mpsc::UnboundedReceiver<Control>,
+        mut notes: Vec<String>,
+        mut hosts: Vec<HostResult>,
+        sends: Vec<SentCommand>,
+        mut active: Vec<Active>,
+    ) -> RunReport {
+        let Watch {
+            plan,
+            clients,
+            options,
+            events,
+            started_at,
+            attempts_before,
+        } = self;
+        let mut note = |events: &mpsc::UnboundedSender<RunEvent>, text: String| {
+            emit(events, RunEvent::Note(text.clone()));
+            notes.push(text);
+        };
+        emit(events, RunEvent::Progress(Counts::of(&hosts)));
+
+        let mut delay = options.initial;
+        let mut polls = 0u64;
+        let mut throttled_polls = 0u64;
+        let mut control_open = true;
+        let cloudwatch = plan.options.cloudwatch.is_some();
+        while active.iter().any(|a| !a.done) {
+            tokio::select! {
+                ctl = control.recv(), if control_open => {
+                    match ctl {
+                        None => control_open = false,
+                        Some(ctl) => {
+                            if let Err(text) = cancel(&active, &hosts, &ctl).await {
+                                note(events, text);
                             }
+                            delay = options.initial;
                         }
-                        a.done = true;
+                    }
+                    continue;
+                }
+                _ = tokio::time::sleep(delay) => {}
+            }
+            let mut throttled = false;
+            for a in active.iter_mut().filter(|a| !a.done) {
+                polls += 1;
+                let result = if a.degraded {
+                    poll_per_host(a, &mut hosts, events).await
+                } else {
+                    poll_list(a, &mut hosts, events).await
+                };
+                match result {
+                    Ok(()) => a.errors_in_a_row = 0,
+                    Err(e) if e.is_throttled() => {
+                        throttled = true;
+                        throttled_polls += 1;
+                    }
+                    Err(e) if !a.degraded && unimplemented(&e) => {
+                        a.degraded = true;
                         note(
                             events,
-                            format!("gave up watching command {}: {e}", a.command_id),
+                            format!(
+                                "ListCommandInvocations is not available at {} ({e}); reading each host with GetCommandInvocation instead",
+                                a.clients.endpoint_for("ssm")
+                            ),
                         );
                     }
-                }
-            }
-            if a.hosts.iter().all(|&k| hosts[k].status.is_terminal()) {
-                a.done = true;
-            }
-        }
-        emit(events, RunEvent::Progress(Counts::of(&hosts)));
-        delay = if throttled {
-            (delay * 2).min(options.throttle_max)
-        } else {
-            (delay.mul_f32(1.5)).min(options.max)
-        };
-    }
-    if throttled_polls > 0 {
-        note(
-            events,
-            format!("{throttled_polls} poll(s) were throttled by AWS; polling slowed down"),
-        );
-    }
-
-    // Output past the plugin cap: GetCommandInvocation, then CloudWatch past its caps.
-    let mut from_cloudwatch = 0usize;
-    let mut still_truncated = 0usize;
-    for a in &active {
-        for &k in &a.hosts {
-            if hosts[k].plugin_capped
-                && !a.degraded
-                && let Ok(got) =
-                    get_invocation(&a.clients, &a.command_id, &hosts[k].instance_id).await
-            {
-                hosts[k].stdout = got.stdout;
-                hosts[k].stderr = got.stderr;
-                hosts[k].output_source = Some(OutputSource::GetCommandInvocation);
-            }
-            let h = &hosts[k];
-            let capped = h.output_source == Some(OutputSource::GetCommandInvocation)
-                && (char_len_at_least(&h.stdout, STDOUT_CAP)
-                    || char_len_at_least(&h.stderr, STDERR_CAP));
-            if !capped {
-                continue;
-            }
-            let document = h.document.unwrap_or(Document::Shell);
-            let completed = match &plan.options.cloudwatch {
-                Some(cw) if cloudwatch => {
-                    let group = cw.group_for(document);
-                    let stream = |suffix: &str| {
-                        format!(
-                            "{}/{}/{}/{suffix}",
-                            a.command_id,
-                            h.instance_id,
-                            document.plugin().replace(':', "-")
-                        )
-                    };
-                    // Only the capped stream(s): the others are already complete.
-                    let mut full = (None, None);
-                    let mut complete = true;
-                    if char_len_at_least(&h.stdout, STDOUT_CAP) {
-                        match read_stream(&a.clients, &group, &stream("stdout")).await {
-                            Ok(text) if char_len_at_least(&text, STDOUT_CAP) => full.0 = Some(text),
-                            _ => complete = false,
+                    Err(e) => {
+                        a.errors_in_a_row += 1;
+                        if a.errors_in_a_row >= options.max_errors_in_a_row {
+                            for &k in &a.hosts {
+                                if !hosts[k].status.is_terminal() {
+                                    hosts[k].status = HostStatus::Unknown;
+                                    hosts[k].status_details = e.to_string();
+                                }
+                            }
+                            a.done = true;
+                            note(
+                                events,
+                                format!("gave up watching command {}: {e}", a.command_id),
+                            );
                         }
                     }
-                    if char_len_at_least(&h.stderr, STDERR_CAP) {
-                        match read_stream(&a.clients, &group, &stream("stderr")).await {
-                            Ok(text) if char_len_at_least(&text, STDERR_CAP) => full.1 = Some(text),
-                            _ => complete = false,
-                        }
-                    }
-                    complete.then_some(full)
                 }
-                _ => None,
+                if a.hosts.iter().all(|&k| hosts[k].status.is_terminal()) {
+                    a.done = true;
+                }
+            }
+            emit(events, RunEvent::Progress(Counts::of(&hosts)));
+            delay = if throttled {
+                (delay * 2).min(options.throttle_max)
+            } else {
+                (delay.mul_f32(1.5)).min(options.max)
             };
-            let h = &mut hosts[k];
-            match completed {
-                Some((out, err)) => {
-                    if let Some(out) = out {
-                        h.stdout = out;
-                    }
-                    if let Some(err) = err {
-                        h.stderr = err;
-                    }
-                    h.output_source = Some(OutputSource::CloudWatch);
-                    from_cloudwatch += 1;
+        }
+        if throttled_polls > 0 {
+            note(
+                events,
+                format!("{throttled_polls} poll(s) were throttled by AWS; polling slowed down"),
+            );
+        }
+
+        // Output past the plugin cap: GetCommandInvocation, then CloudWatch past its caps.
+        let mut from_cloudwatch = 0usize;
+        let mut still_truncated = 0usize;
+        for a in &active {
+            for &k in &a.hosts {
+                if hosts[k].plugin_capped
+                    && !a.degraded
+                    && let Ok(got) =
+                        get_invocation(&a.clients, &a.command_id, &hosts[k].instance_id).await
+                {
+                    hosts[k].stdout = got.stdout;
+                    hosts[k].stderr = got.stderr;
+                    hosts[k].output_source = Some(OutputSource::GetCommandInvocation);
                 }
-                None => {
-                    h.truncated = true;
-                    still_truncated += 1;
+                let h = &hosts[k];
+                let capped = h.output_source == Some(OutputSource::GetCommandInvocation)
+                    && (char_len_at_least(&h.stdout, STDOUT_CAP)
+                        || char_len_at_least(&h.stderr, STDERR_CAP));
+                if !capped {
+                    continue;
+                }
+                let document = h.document.unwrap_or(Document::Shell);
+                let completed = match &plan.options.cloudwatch {
+                    Some(cw) if cloudwatch => {
+                        let group = cw.group_for(document);
+                        let stream = |suffix: &str| {
+                            format!(
+                                "{}/{}/{}/{suffix}",
+                                a.command_id,
+                                h.instance_id,
+                                document.plugin().replace(':', "-")
+                            )
+                        };
+                        // Only the capped stream(s): the others are already complete.
+                        let mut full = (None, None);
+                        let mut complete = true;
+                        if char_len_at_least(&h.stdout, STDOUT_CAP) {
+                            match read_stream(&a.clients, &group, &stream("stdout")).await {
+                                Ok(text) if char_len_at_least(&text, STDOUT_CAP) => {
+                                    full.0 = Some(text)
+                                }
+                                _ => complete = false,
+                            }
+                        }
+                        if char_len_at_least(&h.stderr, STDERR_CAP) {
+                            match read_stream(&a.clients, &group, &stream("stderr")).await {
+                                Ok(text) if char_len_at_least(&text, STDERR_CAP) => {
+                                    full.1 = Some(text)
+                                }
+                                _ => complete = false,
+                            }
+                        }
+                        complete.then_some(full)
+                    }
+                    _ => None,
+                };
+                let h = &mut hosts[k];
+                match completed {
+                    Some((out, err)) => {
+                        if let Some(out) = out {
+                            h.stdout = out;
+                        }
+                        if let Some(err) = err {
+                            h.stderr = err;
+                        }
+                        h.output_source = Some(OutputSource::CloudWatch);
+                        from_cloudwatch += 1;
+                    }
+                    None => {
+                        h.truncated = true;
+                        still_truncated += 1;
+                    }
                 }
             }
         }
-    }
-    if from_cloudwatch > 0 {
-        note(
-            events,
-            format!(
-                "output of {from_cloudwatch} host(s) was over AWS's API caps ({STDOUT_CAP} characters of stdout, {STDERR_CAP} of stderr) and was completed from CloudWatch Logs"
-            ),
-        );
-    }
-    if still_truncated > 0 {
-        note(
-            events,
-            format!(
-                "output of {still_truncated} host(s) is truncated at AWS's caps ({STDOUT_CAP} characters of stdout, {STDERR_CAP} of stderr); run with CloudWatch output to get all of it"
-            ),
-        );
-    }
-    RunReport {
-        run_id: uuid::Uuid::new_v4().to_string(),
-        started_at,
-        finished_at: Utc::now(),
-        sends,
-        hosts,
-        skipped: plan.skipped.clone(),
-        notes,
-        api_calls: total_attempts(clients).saturating_sub(attempts_before),
-        polls,
-        throttled_polls,
+        if from_cloudwatch > 0 {
+            note(
+                events,
+                format!(
+                    "output of {from_cloudwatch} host(s) was over AWS's API caps ({STDOUT_CAP} characters of stdout, {STDERR_CAP} of stderr) and was completed from CloudWatch Logs"
+                ),
+            );
+        }
+        if still_truncated > 0 {
+            note(
+                events,
+                format!(
+                    "output of {still_truncated} host(s) is truncated at AWS's caps ({STDOUT_CAP} characters of stdout, {STDERR_CAP} of stderr); run with CloudWatch output to get all of it"
+                ),
+            );
+        }
+        RunReport {
+            run_id: uuid::Uuid::new_v4().to_string(),
+            started_at,
+            finished_at: Utc::now(),
+            sends,
+            hosts,
+            skipped: plan.skipped.clone(),
+            notes,
+            api_calls: total_attempts(clients).saturating_sub(attempts_before),
+            polls,
+            throttled_polls,
+        }
     }
 }
 
@@ -767,21 +909,17 @@ async fn poll_list(
             {
                 Some(k) => k,
                 None => {
-                    // A tag target matched a host the inventory did not show.
-                    let first = a
-                        .hosts
-                        .first()
-                        .map(|&k| hosts[k].clone())
-                        .unwrap_or_default();
+                    // A tag target matched a host the inventory did not show (or an
+                    // attached command whose hosts only AWS knows).
                     hosts.push(HostResult {
                         instance_id: id.to_string(),
                         name: inv
                             .instance_name()
                             .filter(|n| !n.is_empty())
                             .map(String::from),
-                        profile: first.profile,
-                        region: first.region,
-                        document: first.document,
+                        profile: a.profile.clone(),
+                        region: a.region.clone(),
+                        document: Some(a.document),
                         command_id: Some(a.command_id.clone()),
                         status: HostStatus::Pending,
                         ..HostResult::default()

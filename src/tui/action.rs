@@ -147,6 +147,17 @@ pub enum Action {
     RunRerunFailed,
     /// Run tab: show or hide the selected group's or host's output.
     RunToggleOutput,
+    /// Run tab: cancel only the selected host (CancelCommand with its instance id).
+    RunCancelHost,
+    /// Run tab: scroll the output pane a line (or half a pane) down or up.
+    RunOutputScroll {
+        down: bool,
+        page: bool,
+    },
+    /// Opens (or focuses) the Runs tab and reads the run history (ListCommands).
+    OpenRuns,
+    /// Enter on a past run: a run tab watching that command (its hosts and grouped output).
+    OpenPastRun,
     /// `None`: back to the regions the console started with.
     SetRegions(Option<Vec<String>>),
     SetProfiles(Option<Vec<String>>),
@@ -223,6 +234,13 @@ pub enum Action {
         run: u64,
         report: Box<crate::run::RunReport>,
     },
+    /// The run history, newest first.
+    RunsLoaded {
+        generation: u64,
+        commands: Vec<crate::run::CommandSummary>,
+        /// One sentence per target that could not be read.
+        problems: Vec<String>,
+    },
 }
 
 /// Commands a key binding's `run` may name, with a one-line description for errors.
@@ -296,6 +314,19 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("run.cancel", "cancel the run"),
     ("run.rerun_failed", "re-run the failed hosts only"),
     ("run.output", "show or hide the output of the selection"),
+    ("run.cancel_host", "cancel the selected host only"),
+    ("run.output_down", "scroll the output pane down a line"),
+    ("run.output_up", "scroll the output pane up a line"),
+    (
+        "run.output_page_down",
+        "scroll the output pane down half a pane",
+    ),
+    (
+        "run.output_page_up",
+        "scroll the output pane up half a pane",
+    ),
+    ("runs.open", "open the Runs tab (run history)"),
+    ("runs.open_run", "open the selected past run in a run tab"),
     ("noop", "do nothing (unbinds a default key)"),
 ];
 
@@ -379,6 +410,25 @@ impl Action {
             "run.cancel" => no_arg(Action::RunCancel),
             "run.rerun_failed" => no_arg(Action::RunRerunFailed),
             "run.output" => no_arg(Action::RunToggleOutput),
+            "run.cancel_host" => no_arg(Action::RunCancelHost),
+            "run.output_down" => no_arg(Action::RunOutputScroll {
+                down: true,
+                page: false,
+            }),
+            "run.output_up" => no_arg(Action::RunOutputScroll {
+                down: false,
+                page: false,
+            }),
+            "run.output_page_down" => no_arg(Action::RunOutputScroll {
+                down: true,
+                page: true,
+            }),
+            "run.output_page_up" => no_arg(Action::RunOutputScroll {
+                down: false,
+                page: true,
+            }),
+            "runs.open" => no_arg(Action::OpenRuns),
+            "runs.open_run" => no_arg(Action::OpenPastRun),
             "noop" => no_arg(Action::Noop),
             "" => Err("empty command".into()),
             other => Err(format!(

@@ -237,12 +237,23 @@ impl App {
             self.state.now = now;
             self.dirty = true;
         }
-        if self.state.refresh.in_flight.is_some() && self.last_spin.elapsed() >= SPINNER_EVERY {
+        // The spinner turns while the inventory is read or any tab is busy (a run, a replay).
+        let busy = self.state.refresh.in_flight.is_some()
+            || self
+                .state
+                .tabs
+                .tabs()
+                .iter()
+                .any(|t| t.status == super::state::TabStatus::Busy);
+        if busy && self.last_spin.elapsed() >= SPINNER_EVERY {
             self.last_spin = std::time::Instant::now();
             self.state.refresh.spinner = self.state.refresh.spinner.wrapping_add(1);
             self.dirty = true;
         }
         if self.tick_replays() {
+            self.dirty = true;
+        }
+        if self.tick_runs() {
             self.dirty = true;
         }
         if let Some(worker) = &self.services.worker {

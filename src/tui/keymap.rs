@@ -33,11 +33,13 @@ pub enum Mode {
     Confirm,
     /// The confirm overlay of a session termination (typing its short id).
     Terminate,
+    /// The Runs tab (run history).
+    Runs,
     Global,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 12] = [
+    pub const ALL: [Mode; 13] = [
         Mode::Fleet,
         Mode::Filter,
         Mode::Palette,
@@ -49,6 +51,7 @@ impl Mode {
         Mode::Run,
         Mode::Confirm,
         Mode::Terminate,
+        Mode::Runs,
         Mode::Global,
     ];
 
@@ -65,6 +68,7 @@ impl Mode {
             Mode::Run => "run",
             Mode::Confirm => "confirm",
             Mode::Terminate => "terminate",
+            Mode::Runs => "runs",
             Mode::Global => "global",
         }
     }
@@ -82,6 +86,7 @@ impl Mode {
             Mode::Run => "Run tab (a bulk Run Command)",
             Mode::Confirm => "Run confirmation (after :run)",
             Mode::Terminate => "Terminate confirmation (after x in Sessions)",
+            Mode::Runs => "Runs (run history)",
             Mode::Global => "Everywhere but shell tabs",
         }
     }

@@ -9,6 +9,7 @@ pub mod app;
 pub mod headless;
 pub mod keydoc;
 pub mod keymap;
+mod run_tasks;
 pub mod state;
 pub mod tasks;
 pub mod terminal;
@@ -161,5 +162,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     }
     root.cancel();
     drop(guard);
+    // Runs sent just before quitting still get their audit line (with the terminal back).
+    app.wait_for_audits().await;
     result
 }

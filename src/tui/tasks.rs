@@ -358,6 +358,11 @@ pub struct RunLinks {
     pub policy: crate::run::GuardPolicy,
     pub controls: std::collections::HashMap<u64, UnboundedSender<crate::run::Control>>,
     pub next: u64,
+    /// Each run's own count of AWS requests (retries included), read on the frame tick.
+    pub stats: std::collections::HashMap<u64, Arc<CallStats>>,
+    /// One per run started here: resolves once its audit line is written (or can no longer
+    /// be). Quitting waits for them, so a run sent just before `q` is still recorded.
+    pub audits: Vec<tokio::sync::oneshot::Receiver<()>>,
 }
 
 /// Runs an accepted plan: `run::execute` in a task, each `RunEvent` reported as an action, the
@@ -369,6 +374,7 @@ pub fn spawn_run(
     plan: crate::run::Plan,
     clients: Vec<Clients>,
     confirmation: String,
+    audited: tokio::sync::oneshot::Sender<()>,
 ) -> UnboundedSender<crate::run::Control> {
     use crate::run::{self as bulk, RunEvent};
     let (control, control_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -399,6 +405,7 @@ pub fn spawn_run(
         tokio::pin!(work);
         let mut sent = Vec::new();
         let mut who = Some(who);
+        let mut audited = Some(audited);
         let forward = |event: RunEvent, sent: &mut Vec<bulk::SentCommand>| {
             if let RunEvent::Sent(s) = &event {
                 sent.push(s.clone());
@@ -411,7 +418,8 @@ pub fn spawn_run(
                 Some(event) = events_rx.recv() => {
                     forward(event, &mut sent);
                     if sent.len() == plan.sends.len() && let Some(who) = who.take() {
-                        spawn_audit(&tx, run, &plan, sent.clone(), started, who, &confirmation);
+                        let done = audited.take();
+                        spawn_audit(&tx, run, &plan, sent.clone(), started, who, &confirmation, done);
                     }
                 }
             }
@@ -428,6 +436,7 @@ pub fn spawn_run(
                 started,
                 who,
                 &confirmation,
+                audited.take(),
             );
         }
         let _ = tx.send(Action::RunFinished {
@@ -438,7 +447,9 @@ pub fn spawn_run(
     control
 }
 
-/// Writes the run's audit line once the caller's identity is known, off the run's own task.
+/// Writes the run's audit line once the caller's identity is known, off the run's own task;
+/// `done` is dropped once it is written (what quitting waits for).
+#[allow(clippy::too_many_arguments)]
 fn spawn_audit(
     tx: &UnboundedSender<Action>,
     run: u64,
@@ -447,6 +458,7 @@ fn spawn_audit(
     when: chrono::DateTime<chrono::Utc>,
     who: tokio::task::JoinHandle<(String, String)>,
     confirmation: &str,
+    done: Option<tokio::sync::oneshot::Sender<()>>,
 ) {
     let (tx, plan, confirmation) = (tx.clone(), plan.clone(), confirmation.to_owned());
     tokio::spawn(async move {
@@ -460,5 +472,6 @@ fn spawn_audit(
                 event: crate::run::RunEvent::Note(format!("audit log: {e}")),
             });
         }
+        drop(done);
     });
 }

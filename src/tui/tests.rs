@@ -842,5 +842,7 @@ fn shell_tab_titles_show_state_and_blocked_hosts_say_why() {
     );
 }
 
+mod measure;
 mod run;
+mod runs;
 mod sessions;

@@ -7,6 +7,7 @@ pub mod palette;
 pub mod recent;
 pub mod replay;
 pub mod run;
+pub mod runs;
 pub mod sessions;
 pub mod shell;
 pub mod tabs;
@@ -22,6 +23,7 @@ pub use palette::{PaletteContext, PaletteState};
 pub use recent::{HostKey, Recent, RecentSessions};
 pub use replay::ReplayTab;
 pub use run::{RunConfirm, RunTab};
+pub use runs::RunsState;
 pub use sessions::{SessionsState, TerminateConfirm};
 pub use shell::ShellTab;
 pub use tabs::{Tab, TabKind, TabStatus, TabsState};
@@ -96,6 +98,8 @@ pub struct AppState {
     pub recent: RecentSessions,
     /// Run tabs by id (`TabKind::Run(id)`).
     pub runs: BTreeMap<u64, RunTab>,
+    /// The Runs tab's history (`TabKind::Runs`).
+    pub run_history: RunsState,
     pub overlays: Vec<Overlay>,
     pub message: Option<Message>,
     pub refresh: RefreshState,
@@ -123,6 +127,7 @@ impl AppState {
             replays: BTreeMap::new(),
             recent: RecentSessions::default(),
             runs: BTreeMap::new(),
+            run_history: RunsState::default(),
             overlays: Vec::new(),
             message: None,
             refresh: RefreshState::default(),
@@ -166,6 +171,13 @@ impl AppState {
                     _ => Mode::Replay,
                 },
                 None if self.active_run().is_some() => Mode::Run,
+                None if self.tabs.active_kind() == &TabKind::Runs => {
+                    if self.run_history.editing {
+                        Mode::Filter
+                    } else {
+                        Mode::Runs
+                    }
+                }
                 None if self.fleet.editing => Mode::Filter,
                 None => Mode::Fleet,
             },

@@ -18,8 +18,13 @@ pub const PALETTE_COMMANDS: &[(&str, &str, &str)] = &[
     ("sort", "COLUMN | reverse", "Sort the fleet by a column"),
     (
         "run",
-        "COMMAND",
+        "[--max-concurrency N|N%] [--max-errors N|N%] [--timeout SECS] [--cloudwatch] -- COMMAND",
         "Run a shell command on the marked hosts (else the filtered ones), after a confirmation",
+    ),
+    (
+        "runs",
+        "",
+        "Run history: past Run Commands in every profile and region; Enter opens one",
     ),
     ("refresh", "", "Refresh the inventory now"),
     (
@@ -197,6 +202,7 @@ pub fn parse_command(line: &str) -> Result<Action, String> {
         }
         "refresh" | "r" => no_args(Action::Refresh),
         "sessions" | "history" => no_args(Action::OpenSessions),
+        "runs" => no_args(Action::OpenRuns),
         "help" | "h" => no_args(Action::ShowHelp),
         "quit" | "q" | "exit" => no_args(Action::Quit),
         other => Err(format!(

@@ -167,7 +167,13 @@ pub struct RunTab {
     pub selected: usize,
     /// The output pane of the selected group or host is open.
     pub output: bool,
+    /// First line of the output pane shown.
+    pub output_scroll: usize,
     pub cancelling: bool,
+    /// AWS requests this run has made so far (its own counter, read on the frame tick).
+    pub api_calls: u64,
+    /// The command id, when this tab watches a command sent earlier (opened from the Runs tab).
+    pub past: Option<String>,
 }
 
 impl RunTab {
@@ -205,8 +211,34 @@ impl RunTab {
             groups: Vec::new(),
             selected: 0,
             output: false,
+            output_scroll: 0,
             cancelling: false,
+            api_calls: 0,
+            past: None,
         }
+    }
+
+    /// A tab watching command `command_id`, sent earlier; `plan` is the command as
+    /// `run::history::plan_for` rebuilt it.
+    pub fn past(id: u64, plan: Plan, command_id: String) -> RunTab {
+        let mut tab = RunTab::new(id, plan, "history");
+        tab.past = Some(command_id);
+        tab
+    }
+
+    /// The command ids of this run (as sent, or the one it watches).
+    pub fn command_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .sends
+            .iter()
+            .filter_map(|s| s.command_id.as_deref())
+            .collect();
+        if let Some(id) = &self.past
+            && !ids.contains(&id.as_str())
+        {
+            ids.push(id);
+        }
+        ids
     }
 
     pub fn command(&self) -> String {
@@ -245,6 +277,8 @@ impl RunTab {
     }
 
     pub fn finish(&mut self, report: RunReport) {
+        self.absorb_hosts(&report);
+        self.api_calls = report.api_calls;
         for r in &report.hosts {
             if let Some(&i) = self.index.get(&r.instance_id) {
                 self.hosts[i].status = r.status;
@@ -258,6 +292,35 @@ impl RunTab {
         self.selected = 0;
     }
 
+    /// Hosts AWS named that the plan did not (tag targets, past commands) join their send, so
+    /// a re-run of the failed hosts can reach them.
+    fn absorb_hosts(&mut self, report: &RunReport) {
+        let known: std::collections::HashSet<String> =
+            self.plan.hosts().map(|h| h.instance_id.clone()).collect();
+        for r in report
+            .hosts
+            .iter()
+            .filter(|r| !known.contains(&r.instance_id))
+        {
+            let Some(send) = self.plan.sends.iter_mut().find(|s| {
+                s.profile == r.profile
+                    && s.region == r.region
+                    && r.document.is_none_or(|d| d == s.document)
+            }) else {
+                continue;
+            };
+            send.hosts.push(crate::run::PlannedHost {
+                instance_id: r.instance_id.clone(),
+                name: r.name.clone(),
+                profile: r.profile.clone(),
+                region: r.region.clone(),
+                platform: String::new(),
+                tags: Default::default(),
+            });
+        }
+        self.plan.target_count = self.plan.hosts().count();
+    }
+
     /// Rows the selection moves over.
     pub fn items(&self) -> usize {
         if self.done() {
@@ -269,7 +332,11 @@ impl RunTab {
 
     pub fn move_by(&mut self, delta: isize) {
         let last = self.items().saturating_sub(1);
-        self.selected = self.selected.saturating_add_signed(delta).min(last);
+        let to = self.selected.saturating_add_signed(delta).min(last);
+        if to != self.selected {
+            self.output_scroll = 0;
+        }
+        self.selected = to;
     }
 
     /// The selected item: a group (once done) or a host.

@@ -13,6 +13,8 @@ pub enum TabKind {
     Replay(u64),
     /// A bulk run; its state is `AppState::runs[id]`.
     Run(u64),
+    /// Run history; its state is `AppState::run_history`.
+    Runs,
 }
 
 /// A tab's status, shown beside its title.

@@ -6,6 +6,7 @@ mod fleet;
 mod input;
 mod recent;
 mod run;
+mod runs;
 mod sessions;
 mod shell;
 mod tasks;
@@ -77,6 +78,29 @@ impl App {
             Action::SessionsCycleState
             | Action::SessionsCycleWindow
             | Action::SessionsTerminate => {}
+            Action::OpenRuns => self.open_runs(),
+            Action::OpenPastRun => self.open_past_run(),
+            Action::RunsLoaded {
+                generation,
+                commands,
+                problems,
+            } => self.runs_loaded(generation, commands, problems),
+            Action::Refresh if self.on_runs_tab() => self.load_runs(),
+            // The Runs tab's table and filter.
+            Action::MoveDown
+            | Action::MoveUp
+            | Action::PageDown
+            | Action::PageUp
+            | Action::HalfPageDown
+            | Action::HalfPageUp
+            | Action::MoveTop
+            | Action::MoveBottom
+            | Action::StartFilter
+            | Action::ClearFilter
+                if self.state.mode() == Mode::Runs =>
+            {
+                self.runs_action(action)
+            }
             Action::InsertChar(_)
             | Action::InsertText(_)
             | Action::Backspace
@@ -95,6 +119,17 @@ impl App {
             } => self.session_terminated(session_id, target, result),
             Action::HostSessions | Action::HostReplayNewest => self.host_action(action),
             Action::RecentSessionsLoaded { key, result } => self.recent_loaded(key, result),
+            Action::InsertChar(_)
+            | Action::InsertText(_)
+            | Action::Backspace
+            | Action::DeleteWord
+            | Action::ClearInput
+            | Action::InputAccept
+            | Action::InputCancel
+                if self.state.mode() == Mode::Filter && self.on_runs_tab() =>
+            {
+                self.runs_action(action)
+            }
             // The Sessions tab's table and filter, and a replay's search input.
             Action::MoveDown
             | Action::MoveUp
@@ -139,6 +174,8 @@ impl App {
             | Action::RunCancel
             | Action::RunRerunFailed
             | Action::RunToggleOutput
+            | Action::RunCancelHost
+            | Action::RunOutputScroll { .. }
             | Action::RunReported { .. }
             | Action::RunFinished { .. } => self.run_action(action),
             Action::InsertChar(_)
@@ -234,5 +271,6 @@ impl App {
         self.state.fleet.set_viewport(areas.table_rows());
         self.resize_shells();
         self.relayout_sessions();
+        self.relayout_runs();
     }
 }

@@ -2,10 +2,13 @@
 //! task reports `RunEvent`s, cancel, re-run of the failed hosts. Nothing is sent except by
 //! accepting the confirm overlay (`confirm_action`).
 
-use crate::run::{self as bulk, Control, Plan, RunOptions, TargetSpec};
+use std::sync::Arc;
+
+use crate::aws::CallStats;
+use crate::run::{self as bulk, Control, Plan, TargetSpec};
 use crate::tui::action::Action;
 use crate::tui::app::App;
-use crate::tui::state::run::plural;
+use crate::tui::state::run::{Selected, plural};
 use crate::tui::state::tabs::{Tab, TabKind, TabStatus};
 use crate::tui::state::{Level, Overlay, RunConfirm, RunTab};
 use crate::tui::tasks::spawn_run;
@@ -26,6 +29,8 @@ impl App {
             }
             Action::RunCommand(script) => self.plan_run(script),
             Action::RunCancel => self.cancel_run(),
+            Action::RunCancelHost => self.cancel_host(),
+            Action::RunOutputScroll { down, page } => self.scroll_output(down, page),
             Action::RunRerunFailed => self.rerun_failed(),
             Action::RunToggleOutput => {
                 if let Some(run) = self.state.active_run_mut() {
@@ -45,19 +50,23 @@ impl App {
         }
     }
 
-    /// `:run COMMAND`: the marked hosts, else the filtered ones, planned and shown for
-    /// confirmation. Nothing is sent here.
-    fn plan_run(&mut self, script: String) {
+    /// `:run [OPTIONS] -- COMMAND`: the marked hosts, else the filtered ones, planned and shown
+    /// for confirmation. Bad options are refused here, with the CLI's sentences. Nothing is sent.
+    fn plan_run(&mut self, line: String) {
+        let options = match bulk::parse_run_line(&line) {
+            Ok(options) => options,
+            Err(e) => {
+                self.state
+                    .flash(Level::Error, format!("{e}; nothing was sent"));
+                return;
+            }
+        };
         let ids = self.state.fleet.run_targets();
         if ids.is_empty() {
             self.state
                 .flash(Level::Warn, "no host to run on: the filter matches none");
             return;
         }
-        let options = RunOptions {
-            commands: vec![script],
-            ..RunOptions::default()
-        };
         match bulk::plan(
             self.state.fleet.instances(),
             &TargetSpec::InstanceIds(ids),
@@ -145,14 +154,26 @@ impl App {
         let n = plan.target_count;
         let title = format!("run {}", fit(&plan.script().replace('\n', "; "), 20));
         if let Some(tx) = self.services.tx.clone() {
+            // The run's own request counter, shown live in its tab.
+            let stats = Arc::new(CallStats::default());
+            let clients = self
+                .services
+                .clients
+                .iter()
+                .map(|c| c.counted(stats.clone()))
+                .collect();
+            let (audited, audit_done) = tokio::sync::oneshot::channel();
             let control = spawn_run(
                 tx,
                 id,
                 plan.clone(),
-                self.services.clients.clone(),
+                clients,
                 confirmation.to_owned(),
+                audited,
             );
             self.services.runs.controls.insert(id, control);
+            self.services.runs.stats.insert(id, stats);
+            self.services.runs.audits.push(audit_done);
         }
         self.state
             .runs
@@ -186,6 +207,90 @@ impl App {
             .flash(Level::Info, "cancelling the run (CancelCommand) …");
     }
 
+    /// `x`: CancelCommand for the selected host only; the others go on.
+    fn cancel_host(&mut self) {
+        let Some(id) = self.state.tabs.active_run() else {
+            return;
+        };
+        let Some(run) = self.state.runs.get_mut(&id) else {
+            return;
+        };
+        if run.done() {
+            self.state.flash(Level::Warn, "the run has finished");
+            return;
+        }
+        let Selected::Host(host) = run.selection() else {
+            self.state.flash(
+                Level::Warn,
+                "select a host to cancel it alone (c cancels the run)",
+            );
+            return;
+        };
+        if host.status.is_terminal() {
+            let text = format!("{} has already ended ({})", host.label, host.status);
+            self.state.flash(Level::Warn, text);
+            return;
+        }
+        let (instance, label) = (host.instance_id.clone(), host.label.clone());
+        if let Some(h) = run.hosts.iter_mut().find(|h| h.instance_id == instance) {
+            h.details = "cancel requested".into();
+        }
+        if let Some(control) = self.services.runs.controls.get(&id) {
+            let _ = control.send(Control::CancelHost(instance));
+        }
+        self.state.flash(
+            Level::Info,
+            format!("cancelling {label} only (CancelCommand with its instance id) …"),
+        );
+    }
+
+    /// `J`/`K`, Ctrl-D/Ctrl-U: scroll the output pane (opening it first).
+    fn scroll_output(&mut self, down: bool, page: bool) {
+        // The pane is 60% of the body below the run's header lines.
+        let pane = usize::from(self.state.size.1.saturating_sub(12)) * 3 / 5;
+        let step = if page { (pane / 2).max(1) } else { 1 };
+        let Some(run) = self.state.active_run_mut() else {
+            return;
+        };
+        if !run.output {
+            run.output = true;
+            return;
+        }
+        let last = run.output_lines().len().saturating_sub(1);
+        run.output_scroll = if down {
+            (run.output_scroll + step).min(last)
+        } else {
+            run.output_scroll.saturating_sub(step)
+        };
+    }
+
+    /// On the frame tick: each running run's request count. Returns whether any changed.
+    pub fn tick_runs(&mut self) -> bool {
+        let mut changed = false;
+        let runs = &mut self.state.runs;
+        self.services.runs.stats.retain(|id, stats| {
+            let Some(run) = runs.get_mut(id) else {
+                return false;
+            };
+            let n = stats.attempts();
+            if run.api_calls != n {
+                run.api_calls = n;
+                changed = true;
+            }
+            true
+        });
+        changed
+    }
+
+    /// Waits (a bounded time) for the audit line of every run started here: quitting right
+    /// after accepting a run must not lose its record.
+    pub async fn wait_for_audits(&mut self) {
+        let pending = std::mem::take(&mut self.services.runs.audits);
+        let all = futures_util::future::join_all(pending);
+        // STS gets 5 s, then the credentials 5 s (audit::caller_identity); then give up.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(15), all).await;
+    }
+
     fn rerun_failed(&mut self) {
         let Some(id) = self.state.tabs.active_run() else {
             return;
@@ -200,6 +305,13 @@ impl App {
             );
             return;
         }
+        if run.plan.options.commands.is_empty() {
+            self.state.flash(
+                Level::Warn,
+                "only AWS-RunShellScript and AWS-RunPowerShellScript runs can be re-run here",
+            );
+            return;
+        }
         let failed = run.failed_ids();
         match bulk::rerun_failed(&run.plan, &failed) {
             Some(plan) => self.confirm(plan, Some(id)),
@@ -211,6 +323,7 @@ impl App {
 
     fn run_finished(&mut self, id: u64, report: bulk::RunReport) {
         self.services.runs.controls.remove(&id);
+        self.services.runs.stats.remove(&id);
         let Some(run) = self.state.runs.get_mut(&id) else {
             return;
         };
@@ -258,7 +371,7 @@ impl App {
             Action::PageUp => run.move_by(-page),
             Action::HalfPageDown => run.move_by(page / 2),
             Action::HalfPageUp => run.move_by(-page / 2),
-            Action::MoveTop => run.selected = 0,
+            Action::MoveTop => run.move_by(isize::MIN),
             Action::MoveBottom => run.move_by(isize::MAX),
             _ => {}
         }

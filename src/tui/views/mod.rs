@@ -9,6 +9,7 @@ pub mod layout;
 mod palette;
 mod recent;
 mod run;
+mod runs;
 mod sessions;
 mod shell;
 
@@ -69,6 +70,17 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap)
         chrome::tab_bar(frame, areas.tabs, &ctx);
         sessions::filter_line(frame, areas.filter, &ctx);
         sessions::table(frame, areas.table, &ctx);
+        chrome::hints(frame, areas.hints, &ctx);
+        chrome::message(frame, areas.message, &ctx);
+        overlays(frame, area, &ctx);
+        return;
+    }
+    if state.tabs.active_kind() == &super::state::TabKind::Runs {
+        let areas = layout::areas(area, false);
+        chrome::header(frame, areas.header, &ctx);
+        chrome::tab_bar(frame, areas.tabs, &ctx);
+        runs::filter_line(frame, areas.filter, &ctx);
+        runs::table(frame, areas.table, &ctx);
         chrome::hints(frame, areas.hints, &ctx);
         chrome::message(frame, areas.message, &ctx);
         overlays(frame, area, &ctx);

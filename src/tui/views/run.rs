@@ -165,16 +165,14 @@ pub fn tab(frame: &mut Frame, area: Rect, run: &RunTab, ctx: &Ctx) {
         "finished"
     } else if run.cancelling {
         "cancelling"
+    } else if run.past.is_some() {
+        "watching a past run"
     } else if run.sends.is_empty() {
         "sending"
     } else {
         "running"
     };
-    let ids: Vec<&str> = run
-        .sends
-        .iter()
-        .filter_map(|s| s.command_id.as_deref())
-        .collect();
+    let ids = run.command_ids();
     let mut head = vec![
         Line::from(vec![
             Span::styled(" $ ", t.style(Role::Key)),
@@ -189,15 +187,16 @@ pub fn tab(frame: &mut Frame, area: Rect, run: &RunTab, ctx: &Ctx) {
                     let mut parts = vec![
                         state.to_owned(),
                         format!("{} host{}", c.total, plural(c.total)),
-                        if ids.is_empty() {
-                            "no command id yet".to_owned()
-                        } else {
-                            format!("command {}", ids.join(", "))
-                        },
                     ];
-                    if let Some(r) = &run.report {
-                        parts.push(format!("{} API calls", r.api_calls));
+                    // Before the ids, which a long run cuts at the edge.
+                    if run.api_calls > 0 || run.done() {
+                        parts.push(format!("{} API calls", run.api_calls));
                     }
+                    parts.push(if ids.is_empty() {
+                        "no command id yet".to_owned()
+                    } else {
+                        format!("command {}", ids.join(", "))
+                    });
                     format!(" {}", parts.join(" · "))
                 },
                 w,
@@ -312,18 +311,38 @@ pub fn tab(frame: &mut Frame, area: Rect, run: &RunTab, ctx: &Ctx) {
     frame.render_widget(Paragraph::new(lines), list_area);
 
     if let Some(o) = output_area {
-        let text: Vec<Line> = run
-            .output_lines()
-            .into_iter()
-            .take(usize::from(o.height))
-            .map(|l| Line::from(fit(&l, usize::from(o.width.saturating_sub(2)))))
+        let all = run.output_lines();
+        let visible = usize::from(o.height.saturating_sub(1)).max(1);
+        let first = run.output_scroll.min(all.len().saturating_sub(1));
+        let text: Vec<Line> = all
+            .iter()
+            .skip(first)
+            .take(visible)
+            .map(|l| Line::from(fit(l, usize::from(o.width.saturating_sub(2)))))
             .collect();
+        let title = if all.len() > visible {
+            let key = |command| {
+                ctx.keymap
+                    .key_for(crate::tui::keymap::Mode::Run, command)
+                    .unwrap_or_default()
+            };
+            format!(
+                " Output · lines {}–{} of {} · {}/{} scroll · Enter hides ",
+                first + 1,
+                (first + visible).min(all.len()),
+                all.len(),
+                key("run.output_down"),
+                key("run.output_up"),
+            )
+        } else {
+            " Output · Enter hides ".to_owned()
+        };
         frame.render_widget(
             Paragraph::new(text).block(
                 Block::default()
                     .borders(Borders::TOP)
                     .border_style(t.style(Role::Border))
-                    .title(Span::styled(" Output · Enter hides ", t.style(Role::Title))),
+                    .title(Span::styled(title, t.style(Role::Title))),
             ),
             o,
         );

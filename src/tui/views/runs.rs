@@ -1,0 +1,165 @@
+//! The Runs tab: run history (ListCommands across profiles and regions) as a table, newest
+//! first, with its filter line. Only the visible rows are built.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::{Ctx, SPINNER};
+use crate::run::CommandSummary;
+use crate::tui::keymap::Mode;
+use crate::tui::theme::Role;
+
+pub fn filter_line(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let (s, t) = (&ctx.state.run_history, ctx.theme);
+    let mut spans = vec![Span::styled(" / ", t.style(Role::Key))];
+    if s.editing || !s.input.is_empty() {
+        spans.push(Span::styled(s.input.clone(), t.style(Role::Base)));
+        if s.editing {
+            spans.push(Span::styled("▏", t.style(Role::Accent)));
+        }
+    } else {
+        let key = ctx
+            .keymap
+            .key_for(Mode::Runs, "fleet.filter")
+            .unwrap_or_else(|| "/".into());
+        spans.push(Span::styled(
+            format!("press {key} to filter: command, id, status, region, who"),
+            t.style(Role::Hint),
+        ));
+    }
+    let mut right = format!("{} of {} runs ", s.rows().len(), s.commands().len());
+    if s.loading.is_some() {
+        let spin = SPINNER[ctx.state.refresh.spinner % SPINNER.len()];
+        right = format!("{spin} reading ListCommands · {right}");
+    }
+    let [left_area, right_area] = ratatui::layout::Layout::horizontal([
+        Constraint::Min(10),
+        Constraint::Length(u16::try_from(right.chars().count()).unwrap_or(20)),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), left_area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(right, t.style(Role::Muted))),
+        right_area,
+    );
+}
+
+fn status_role(status: &str) -> Role {
+    match status {
+        "Success" => Role::Ok,
+        "Failed" | "TimedOut" => Role::Error,
+        "Cancelled" | "Cancelling" => Role::Warn,
+        _ => Role::Accent,
+    }
+}
+
+/// `sh`, `ps`, or the document's own name for the others.
+fn document(name: &str) -> &str {
+    match name {
+        "AWS-RunShellScript" => "sh",
+        "AWS-RunPowerShellScript" => "ps",
+        other => other,
+    }
+}
+
+/// The audit log's identity, short: an ARN's resource part (`user/ana`), else as written.
+fn who(c: &CommandSummary) -> String {
+    match c.who.as_deref() {
+        Some(w) if w.starts_with("arn:") => w.rsplit(':').next().unwrap_or(w).to_owned(),
+        Some(w) => w.to_owned(),
+        None => "—".into(),
+    }
+}
+
+fn place(c: &CommandSummary) -> String {
+    if c.profile == "default" {
+        c.region.clone()
+    } else {
+        format!("{}/{}", c.profile, c.region)
+    }
+}
+
+pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let (s, t) = (&ctx.state.run_history, ctx.theme);
+    if s.rows().is_empty() {
+        let text = if s.loading.is_some() && !s.loaded {
+            "reading the run history (ListCommands) …".to_owned()
+        } else if s.commands().is_empty() {
+            "no Run Command in the history of these profiles and regions".to_owned()
+        } else {
+            format!("no run matches '{}'", s.input)
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(format!(" {text}"), t.style(Role::Muted))),
+            area,
+        );
+        return;
+    }
+    let header = Row::new(
+        [
+            "REQUESTED UTC",
+            "ID",
+            "DOC",
+            "COMMAND",
+            "HOSTS",
+            "STATUS",
+            "DONE",
+            "ERRORS",
+            "WHO",
+            "WHERE",
+        ]
+        .map(|h| Cell::from(Span::styled(h, t.style(Role::Title)))),
+    );
+    let view = usize::from(area.height.saturating_sub(1)).max(1);
+    let rows = (s.offset..s.rows().len().min(s.offset + view)).filter_map(|i| {
+        let c = s.row(i)?;
+        let errors = c.errors + c.delivery_timed_out;
+        let row = Row::new([
+            Cell::from(
+                c.requested
+                    .map_or_else(|| "—".into(), |t| t.format("%m-%d %H:%M:%S").to_string()),
+            ),
+            Cell::from(c.command_id.chars().take(8).collect::<String>()),
+            Cell::from(document(&c.document).to_owned()),
+            Cell::from(c.script().replace('\n', "; ")),
+            Cell::from(c.target_count.to_string()),
+            Cell::from(Span::styled(
+                c.status.clone(),
+                t.style(status_role(&c.status)),
+            )),
+            Cell::from(format!("{}/{}", c.completed, c.target_count)),
+            Cell::from(Span::styled(
+                errors.to_string(),
+                t.style(if errors > 0 { Role::Error } else { Role::Muted }),
+            )),
+            Cell::from(who(c)),
+            Cell::from(place(c)),
+        ]);
+        Some(if i == s.selected {
+            row.style(t.style(Role::Selection))
+        } else {
+            row
+        })
+    });
+    let widths = [
+        Constraint::Length(14),
+        Constraint::Length(8),
+        Constraint::Length(3),
+        Constraint::Min(12),
+        Constraint::Length(5),
+        Constraint::Length(10),
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Length(12),
+        Constraint::Length(10),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .column_spacing(1)
+            .style(t.style(Role::Base)),
+        area,
+    );
+}
