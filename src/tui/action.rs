@@ -137,6 +137,28 @@ pub enum Action {
     RunRerunFailed,
     /// Run tab: show or hide the selected group's or host's output.
     RunToggleOutput,
+    /// Opens (or focuses) the Tunnels tab.
+    OpenTunnels,
+    /// The open-tunnel form for the selected host, optionally filled in (`:tunnel 5432 db`).
+    OpenTunnelForm {
+        remote_port: Option<u16>,
+        remote_host: Option<String>,
+    },
+    /// Form: focus the next (or previous) field.
+    FormField {
+        forward: bool,
+    },
+    /// Form: preset N (1-based, as `PRESETS` lists them) as the remote port.
+    TunnelPreset(usize),
+    TunnelPresetCycle {
+        forward: bool,
+    },
+    /// Tunnels tab: close the selected tunnel (it goes from the list).
+    CloseTunnel,
+    /// Tunnels tab: a new session for the selected tunnel (a failed one starts again).
+    RestartTunnel,
+    /// An ssh tab on the selected host (the user's ssh through `fleetdeck proxy`).
+    OpenSsh,
     /// `None`: back to the regions the console started with.
     SetRegions(Option<Vec<String>>),
     SetProfiles(Option<Vec<String>>),
@@ -202,6 +224,20 @@ pub enum Action {
         run: u64,
         report: Box<crate::run::RunReport>,
     },
+    /// Tunnel `id` is listening (its handle gives live counters).
+    TunnelStarted {
+        id: u64,
+        tunnel: crate::tunnel::Tunnel,
+    },
+    /// Tunnel `id` could not bind its local port.
+    TunnelStartFailed {
+        id: u64,
+        error: String,
+    },
+    TunnelStateChanged {
+        id: u64,
+        state: crate::tunnel::TunnelState,
+    },
 }
 
 /// Commands a key binding's `run` may name, with a one-line description for errors.
@@ -258,6 +294,19 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("run.cancel", "cancel the run"),
     ("run.rerun_failed", "re-run the failed hosts only"),
     ("run.output", "show or hide the output of the selection"),
+    ("tunnels.open", "open the Tunnels tab"),
+    ("tunnel.new", "open a tunnel to the selected host (a form)"),
+    ("tunnel.close", "close the selected tunnel"),
+    ("tunnel.restart", "restart the selected tunnel"),
+    (
+        "tunnel.preset N",
+        "tunnel form: preset N as the remote port",
+    ),
+    ("tunnel.preset_next", "tunnel form: the next preset"),
+    ("tunnel.preset_prev", "tunnel form: the previous preset"),
+    ("form.next", "form: the next field"),
+    ("form.prev", "form: the previous field"),
+    ("ssh.open", "ssh to the selected host in a tab"),
     ("noop", "do nothing (unbinds a default key)"),
 ];
 
@@ -336,6 +385,24 @@ impl Action {
             "run.cancel" => no_arg(Action::RunCancel),
             "run.rerun_failed" => no_arg(Action::RunRerunFailed),
             "run.output" => no_arg(Action::RunToggleOutput),
+            "tunnels.open" => no_arg(Action::OpenTunnels),
+            "tunnel.new" => no_arg(Action::OpenTunnelForm {
+                remote_port: None,
+                remote_host: None,
+            }),
+            "tunnel.close" => no_arg(Action::CloseTunnel),
+            "tunnel.restart" => no_arg(Action::RestartTunnel),
+            "tunnel.preset" => match arg.and_then(|a| a.parse::<usize>().ok()) {
+                Some(n) if (1..=crate::tui::state::tunnels::PRESETS.len()).contains(&n) => {
+                    Ok(Action::TunnelPreset(n))
+                }
+                _ => Err("'tunnel.preset' needs a preset number 1-5".into()),
+            },
+            "tunnel.preset_next" => no_arg(Action::TunnelPresetCycle { forward: true }),
+            "tunnel.preset_prev" => no_arg(Action::TunnelPresetCycle { forward: false }),
+            "form.next" => no_arg(Action::FormField { forward: true }),
+            "form.prev" => no_arg(Action::FormField { forward: false }),
+            "ssh.open" => no_arg(Action::OpenSsh),
             "noop" => no_arg(Action::Noop),
             "" => Err("empty command".into()),
             other => Err(format!(

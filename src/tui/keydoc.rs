@@ -30,6 +30,8 @@ pub fn keys_markdown() -> String {
         Mode::Replay,
         Mode::Run,
         Mode::Confirm,
+        Mode::Tunnels,
+        Mode::TunnelForm,
     ] {
         out.push_str(&format!(
             "\n## {} (`{}`)\n\n| keys | command | what it does |\n| --- | --- | --- |\n",

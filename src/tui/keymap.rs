@@ -31,11 +31,15 @@ pub enum Mode {
     Run,
     /// The confirm overlay of a run (typing the count).
     Confirm,
+    /// The Tunnels tab.
+    Tunnels,
+    /// The open-tunnel form (typing ports and a host).
+    TunnelForm,
     Global,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 11] = [
+    pub const ALL: [Mode; 13] = [
         Mode::Fleet,
         Mode::Filter,
         Mode::Palette,
@@ -46,6 +50,8 @@ impl Mode {
         Mode::Replay,
         Mode::Run,
         Mode::Confirm,
+        Mode::Tunnels,
+        Mode::TunnelForm,
         Mode::Global,
     ];
 
@@ -61,6 +67,8 @@ impl Mode {
             Mode::Replay => "replay",
             Mode::Run => "run",
             Mode::Confirm => "confirm",
+            Mode::Tunnels => "tunnels",
+            Mode::TunnelForm => "tunnel_form",
             Mode::Global => "global",
         }
     }
@@ -77,6 +85,8 @@ impl Mode {
             Mode::Replay => "Replay tab",
             Mode::Run => "Run tab (a bulk Run Command)",
             Mode::Confirm => "Run confirmation (after :run)",
+            Mode::Tunnels => "Tunnels tab",
+            Mode::TunnelForm => "Open-tunnel form (after t or :tunnel)",
             Mode::Global => "Everywhere but shell tabs",
         }
     }
@@ -87,7 +97,10 @@ impl Mode {
 
     /// Modes where unbound printable keys are typed into an input.
     pub fn is_text_input(self) -> bool {
-        matches!(self, Mode::Filter | Mode::Palette | Mode::Confirm)
+        matches!(
+            self,
+            Mode::Filter | Mode::Palette | Mode::Confirm | Mode::TunnelForm
+        )
     }
 }
 

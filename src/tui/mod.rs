@@ -8,10 +8,12 @@ pub mod action;
 pub mod app;
 pub mod keydoc;
 pub mod keymap;
+pub mod ssh;
 pub mod state;
 pub mod tasks;
 pub mod terminal;
 pub mod theme;
+pub mod tunnel_tasks;
 mod update;
 pub mod views;
 
@@ -118,6 +120,12 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
             },
             ..Default::default()
         },
+        tunnels: Default::default(),
+        ssh: ssh::SshSettings::new(
+            &config.ssh,
+            options.endpoint_url.clone(),
+            options.static_credentials.clone(),
+        ),
     };
     let mut app = App::new(state, keymap, theme, services);
     app.sync_scope();
@@ -155,7 +163,8 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     })?;
     let result = app.run(&mut guard.terminal, rx).await;
     // Every open session gets its TerminateSession before the process goes.
-    if app.end_sessions() > 0 {
+    let tunnels = app.services.tunnels.close_all();
+    if app.end_sessions() + tunnels > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
     root.cancel();

@@ -1087,3 +1087,4 @@ mod sessions {
     }
 }
 mod run;
+mod tunnels;

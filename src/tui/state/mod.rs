@@ -8,6 +8,7 @@ pub mod run;
 pub mod sessions;
 pub mod shell;
 pub mod tabs;
+pub mod tunnels;
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,7 @@ pub use run::{RunConfirm, RunTab};
 pub use sessions::SessionsState;
 pub use shell::ShellTab;
 pub use tabs::{Tab, TabKind, TabStatus, TabsState};
+pub use tunnels::{TunnelForm, TunnelsState};
 
 /// Layers above the tabs; the top one gets keys first and Esc closes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub enum Overlay {
     Palette(PaletteState),
     /// The plan of a bulk run, before anything is sent.
     RunConfirm(Box<RunConfirm>),
+    /// The open-tunnel form for one host.
+    TunnelForm(Box<TunnelForm>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +93,8 @@ pub struct AppState {
     pub replays: BTreeMap<u64, ReplayTab>,
     /// Run tabs by id (`TabKind::Run(id)`).
     pub runs: BTreeMap<u64, RunTab>,
+    /// Every tunnel the console runs (`TabKind::Tunnels` lists them).
+    pub tunnels: TunnelsState,
     pub overlays: Vec<Overlay>,
     pub message: Option<Message>,
     pub refresh: RefreshState,
@@ -115,6 +121,7 @@ impl AppState {
             sessions: SessionsState::default(),
             replays: BTreeMap::new(),
             runs: BTreeMap::new(),
+            tunnels: TunnelsState::default(),
             overlays: Vec::new(),
             message: None,
             refresh: RefreshState::default(),
@@ -142,6 +149,7 @@ impl AppState {
             Some(Overlay::Help { .. }) => Mode::Help,
             Some(Overlay::Palette(_)) => Mode::Palette,
             Some(Overlay::RunConfirm(_)) => Mode::Confirm,
+            Some(Overlay::TunnelForm(_)) => Mode::TunnelForm,
             None => match self.active_shell() {
                 Some(shell) if shell.scrolling => Mode::Scroll,
                 Some(_) => Mode::Shell,
@@ -157,6 +165,7 @@ impl AppState {
                     _ => Mode::Replay,
                 },
                 None if self.active_run().is_some() => Mode::Run,
+                None if self.tabs.active_kind() == &TabKind::Tunnels => Mode::Tunnels,
                 None if self.fleet.editing => Mode::Filter,
                 None => Mode::Fleet,
             },
@@ -198,6 +207,13 @@ impl AppState {
 
     pub fn top_overlay(&self) -> Option<&Overlay> {
         self.overlays.last()
+    }
+
+    pub fn tunnel_form_mut(&mut self) -> Option<&mut TunnelForm> {
+        match self.overlays.last_mut() {
+            Some(Overlay::TunnelForm(f)) => Some(f),
+            _ => None,
+        }
     }
 
     pub fn palette_mut(&mut self) -> Option<&mut PaletteState> {

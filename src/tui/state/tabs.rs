@@ -13,6 +13,8 @@ pub enum TabKind {
     Replay(u64),
     /// A bulk run; its state is `AppState::runs[id]`.
     Run(u64),
+    /// Every tunnel; its state is `AppState::tunnels`.
+    Tunnels,
 }
 
 /// A tab's status, shown beside its title.

@@ -7,7 +7,9 @@ mod input;
 mod run;
 mod sessions;
 mod shell;
+mod ssh;
 mod tasks;
+mod tunnels;
 
 use ratatui::layout::Rect;
 
@@ -49,6 +51,43 @@ impl App {
                 }
             }
             Action::CloseTab => self.close_tab(),
+            Action::OpenTunnels
+            | Action::OpenTunnelForm { .. }
+            | Action::CloseTunnel
+            | Action::RestartTunnel
+            | Action::TunnelStarted { .. }
+            | Action::TunnelStartFailed { .. }
+            | Action::TunnelStateChanged { .. } => self.tunnel_action(action),
+            Action::OpenSsh => self.open_ssh(),
+            Action::InsertChar(_)
+            | Action::InsertText(_)
+            | Action::Backspace
+            | Action::DeleteWord
+            | Action::ClearInput
+            | Action::InputAccept
+            | Action::InputCancel
+            | Action::FormField { .. }
+            | Action::TunnelPreset(_)
+            | Action::TunnelPresetCycle { .. }
+                if self.state.mode() == Mode::TunnelForm =>
+            {
+                self.tunnel_form_action(action)
+            }
+            Action::FormField { .. }
+            | Action::TunnelPreset(_)
+            | Action::TunnelPresetCycle { .. } => {}
+            Action::MoveDown
+            | Action::MoveUp
+            | Action::PageDown
+            | Action::PageUp
+            | Action::HalfPageDown
+            | Action::HalfPageUp
+            | Action::MoveTop
+            | Action::MoveBottom
+                if self.state.mode() == Mode::Tunnels =>
+            {
+                self.tunnels_movement(&action)
+            }
             Action::OpenSessions => self.open_sessions(),
             Action::OpenReplay => self.open_replay(),
             Action::SessionsLoaded {

@@ -22,6 +22,8 @@ pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
         Mode::Scroll,
         Mode::Run,
         Mode::Confirm,
+        Mode::Tunnels,
+        Mode::TunnelForm,
     ] {
         lines.push(Line::from(Span::styled(
             mode.title().to_owned(),
