@@ -281,3 +281,32 @@ async fn counters_are_live_while_a_connection_is_open() {
     tunnel.close();
     wait_state(&mut states, TunnelState::Closed).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_database_through_a_host_by_its_name() {
+    use fleetdeck::sim::demo_db::{DEMO_DB_HOST, DemoDb, GREETING};
+    use tokio::io::AsyncBufReadExt;
+    let sim = sim("").await;
+    let clients = clients(&sim).await;
+    let db = DemoDb::serve(TcpListener::bind("127.0.0.1:0").await.expect("bind")).expect("db");
+    let mut spec = TunnelSpec::new(online(&sim), db.addr.port());
+    spec.remote_host = Some(DEMO_DB_HOST.into());
+    let (tunnel, mut states) = Tunnel::start(clients, spec).await.expect("tunnel");
+    wait_state(&mut states, TunnelState::Listening).await;
+    let tcp = TcpStream::connect(tunnel.local_addr())
+        .await
+        .expect("connect");
+    let (read, mut write) = tcp.into_split();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("a reply in time")
+            .expect("read")
+            .expect("a line")
+    };
+    assert_eq!(next().await, GREETING);
+    write.write_all(b"GET greeting\n").await.expect("write");
+    assert_eq!(next().await, "hello through the tunnel");
+    tunnel.close();
+}

@@ -48,6 +48,8 @@ pub struct Launch {
     pub cache: Option<Cache>,
     /// A word for the header, such as "demo".
     pub label: Option<String>,
+    /// A first message for the message line (the demo says where its database is).
+    pub notice: Option<String>,
 }
 
 /// Builds the app: keymap with the user's overrides, theme, empty fleet, task handles.
@@ -58,6 +60,7 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
         options,
         config,
         label,
+        notice,
         ..
     } = launch;
     let mut problems: Vec<String> = Vec::new();
@@ -129,6 +132,9 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
     };
     let mut app = App::new(state, keymap, theme, services);
     app.sync_scope();
+    if let Some(notice) = notice {
+        app.state.flash(Level::Info, notice);
+    }
     if let Some(first) = problems.first() {
         let more = if problems.len() > 1 {
             format!(" (and {} more)", problems.len() - 1)

@@ -71,8 +71,14 @@ pub(crate) fn version_at_least(version: &str, min: &str) -> bool {
         .is_none_or(|o| o.is_gt())
 }
 
-/// Resolves and dials `host:port`, loopback addresses only.
+/// Resolves and dials `host:port`, loopback addresses only. The demo database's name resolves
+/// to 127.0.0.1, as a VPC's private DNS resolves a database's name for a real agent.
 pub(crate) async fn dial(host: &str, port: u16) -> std::io::Result<TcpStream> {
+    let host = if host.eq_ignore_ascii_case(crate::sim::demo_db::DEMO_DB_HOST) {
+        "127.0.0.1"
+    } else {
+        host
+    };
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
     let mut last = std::io::Error::new(
         std::io::ErrorKind::PermissionDenied,
