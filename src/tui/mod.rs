@@ -132,9 +132,7 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
     };
     let mut app = App::new(state, keymap, theme, services);
     app.sync_scope();
-    if let Some(notice) = notice {
-        app.state.flash(Level::Info, notice);
-    }
+    app.state.notice = notice;
     if let Some(first) = problems.first() {
         let more = if problems.len() > 1 {
             format!(" (and {} more)", problems.len() - 1)

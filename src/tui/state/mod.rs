@@ -109,6 +109,8 @@ pub struct AppState {
     pub pending: Vec<Key>,
     pub palette_context: PaletteContext,
     pub theme_name: String,
+    /// Said once after the first inventory read (the demo's database), with its count.
+    pub notice: Option<String>,
     pub quit: bool,
 }
 
@@ -132,6 +134,7 @@ impl AppState {
             pending: Vec::new(),
             palette_context: PaletteContext::default(),
             theme_name: String::new(),
+            notice: None,
             quit: false,
         }
     }

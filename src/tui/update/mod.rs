@@ -233,7 +233,10 @@ impl App {
                 key,
                 clients,
                 inventory,
-            } => self.inventory_fetched(generation, key, clients, *inventory),
+            } => {
+                self.inventory_fetched(generation, key, clients, *inventory);
+                self.show_notice();
+            }
             Action::CacheWriteFailed(e) => self.state.flash(Level::Warn, e),
         }
     }

@@ -301,6 +301,23 @@ impl App {
         }
     }
 
+    /// The launch's notice, once, after the first inventory read's own message.
+    pub(super) fn show_notice(&mut self) {
+        let Some(notice) = self.state.notice.take() else {
+            return;
+        };
+        let text = match &self.state.message {
+            Some(m) if m.level == Level::Info => format!("{} · {notice}", m.text),
+            Some(_) => {
+                // A problem is more urgent: keep the notice for the next read.
+                self.state.notice = Some(notice);
+                return;
+            }
+            None => notice,
+        };
+        self.state.flash(Level::Info, text);
+    }
+
     /// On the frame tick: copies each running tunnel's live counters; true if any changed.
     pub fn tick_tunnels(&mut self) -> bool {
         let mut changed = false;
