@@ -310,3 +310,66 @@ async fn the_demo_database_through_a_host_by_its_name() {
     assert_eq!(next().await, "hello through the tunnel");
     tunnel.close();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_agent_gets_basic_mode_one_connection_at_a_time() {
+    use fleetdeck::sim::demo_db::{DEMO_DB_HOST, DemoDb, GREETING};
+    use tokio::io::AsyncBufReadExt;
+    let sim = common::inproc::simulator(200, REGION, "").await;
+    // An agent from before multiplexing (≤ 3.0.196.0), Online.
+    let old = sim
+        .fleet()
+        .iter()
+        .find(|i| {
+            i.region == REGION
+                && i.health == Health::OutdatedAgent
+                && i.ssm
+                    .as_ref()
+                    .is_some_and(|s| s.agent_version.starts_with("2."))
+        })
+        .expect("an instance with a 2.x agent in a 200-host fleet")
+        .id
+        .clone();
+    let clients = clients(&sim).await;
+    let db = DemoDb::serve(TcpListener::bind("127.0.0.1:0").await.expect("bind")).expect("db");
+    let mut spec = TunnelSpec::new(old, db.addr.port());
+    spec.remote_host = Some(DEMO_DB_HOST.into());
+    let (tunnel, mut states) = Tunnel::start(clients, spec).await.expect("tunnel");
+    wait_state(&mut states, TunnelState::Listening).await;
+    // Basic mode: the agent dials on the first data, so the client speaks first.
+    for (ask, want) in [("SET k basic", "OK"), ("GET k", "basic")] {
+        let tcp = TcpStream::connect(tunnel.local_addr())
+            .await
+            .expect("connect");
+        let (read, mut write) = tcp.into_split();
+        let mut lines = tokio::io::BufReader::new(read).lines();
+        write
+            .write_all(format!("{ask}\n").as_bytes())
+            .await
+            .expect("write");
+        let mut next = async || {
+            tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+                .await
+                .expect("a reply in time")
+                .expect("read")
+                .expect("a line")
+        };
+        assert_eq!(
+            next().await,
+            GREETING,
+            "a new target connection per local one"
+        );
+        assert_eq!(next().await, want);
+        drop(write);
+        drop(lines);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tunnel.stats().connections_open != 0 {
+            assert!(Instant::now() < deadline, "the connection ends");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let s = tunnel.stats();
+    assert_eq!(s.connections_total, 2);
+    assert!(s.bytes_in > 2 * GREETING.len() as u64);
+    tunnel.close();
+}

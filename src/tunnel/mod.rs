@@ -11,13 +11,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::clients::Clients;
 use crate::channel::SessionState;
-use crate::channel::port::{MuxSession, PortError, PortEvent, PortTarget};
+use crate::channel::port::{BasicLink, PortEvent, PortLink, PortSession, PortTarget};
 use stats::{Counters, OpenConnection};
 
 pub use stats::TunnelStats;
@@ -162,14 +163,14 @@ async fn supervise(
     loop {
         let session = tokio::select! {
             _ = shared.cancel.cancelled() => return send(TunnelState::Closed),
-            s = MuxSession::start(&clients, &spec.target, &target) => s,
+            s = PortSession::start(&clients, &spec.target, &target) => s,
         };
         let mut session = match session {
             Ok(s) => s,
             Err(error) => {
                 let why = error.to_string();
                 counters.set_error(why.clone());
-                if !started_once || matches!(error, PortError::OldAgent(_)) {
+                if !started_once {
                     return send(TunnelState::Failed { why });
                 }
                 attempt += 1;
@@ -193,6 +194,14 @@ async fn supervise(
         started_once = true;
         backoff = FIRST_BACKOFF;
         send(TunnelState::Listening);
+        if session.mode() == crate::channel::port::PortMode::Basic {
+            tracing::info!(
+                agent = session.agent_version(),
+                "tunnel: the agent is too old to multiplex: one connection at a time"
+            );
+        }
+        // Basic mode serves one connection at a time; the next waits in the listen backlog.
+        let mut serving: Option<oneshot::Receiver<()>> = None;
         let why = loop {
             tokio::select! {
                 _ = shared.cancel.cancelled() => {
@@ -203,10 +212,20 @@ async fn supervise(
                     session.terminate();
                     break "restart asked".to_owned();
                 }
-                accepted = listener.accept() => match accepted {
-                    Ok((tcp, _)) => {
-                        tokio::spawn(forward(tcp, session.mux(), shared.clone()));
-                    }
+                _ = async { serving.as_mut().expect("guarded").await }, if serving.is_some() => {
+                    serving = None;
+                }
+                accepted = listener.accept(), if serving.is_none() => match accepted {
+                    Ok((tcp, _)) => match session.link() {
+                        PortLink::Mux(mux) => {
+                            tokio::spawn(forward(tcp, mux, shared.clone()));
+                        }
+                        PortLink::Basic(link) => {
+                            let (done, wait) = oneshot::channel();
+                            serving = Some(wait);
+                            tokio::spawn(forward_basic(tcp, link, shared.clone(), done));
+                        }
+                    },
                     Err(error) => tracing::debug!(%error, "tunnel: accept failed"),
                 },
                 ev = session.events.recv() => match ev {
@@ -254,4 +273,50 @@ async fn forward(tcp: TcpStream, mux: crate::channel::smux::Mux, shared: Arc<Sha
             )
             .await;
     }
+}
+
+/// Basic mode: this connection's bytes as the session's data until the local side closes, the
+/// agent's replies back to it; then Flag DisconnectToPort, and `done` lets the next one in.
+async fn forward_basic(
+    tcp: TcpStream,
+    link: BasicLink,
+    shared: Arc<Shared>,
+    done: oneshot::Sender<()>,
+) {
+    let _ = tcp.set_nodelay(true);
+    let counters = &shared.counters;
+    let _open = OpenConnection::new(counters);
+    let mut replies = link.attach();
+    let (mut read, mut write) = tcp.into_split();
+    let up = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if !link.send(bytes::Bytes::copy_from_slice(&buf[..n])).await {
+                        break;
+                    }
+                    Counters::add(&counters.bytes_out, n as u64);
+                }
+            }
+        }
+    };
+    let down = async {
+        while let Some(bytes) = replies.recv().await {
+            if write.write_all(&bytes).await.is_err() {
+                break;
+            }
+            Counters::add(&counters.bytes_in, bytes.len() as u64);
+        }
+    };
+    // The agent never says its side closed in basic mode: the connection lasts until the local
+    // client closes (or the session goes).
+    tokio::select! {
+        _ = up => {}
+        _ = down => {}
+    }
+    link.detach();
+    let _ = write.shutdown().await;
+    let _ = done.send(());
 }
