@@ -276,6 +276,11 @@ async fn counters_are_live_while_a_connection_is_open() {
     }
     let s = tunnel.stats();
     assert_eq!(s.bytes_in, all.len() as u64);
+    // The session's keepalive ping went out when the socket opened (then every 5 minutes).
+    assert!(
+        sim.stats().calls("ssmmessages", "WebSocketPing") >= 1,
+        "a WebSocket ping reached the agent"
+    );
     assert_eq!(s.connections_total, 1);
     assert!(s.session_id.is_some());
     tunnel.close();

@@ -122,7 +122,10 @@ pub(super) async fn run(
     // agent > 3.0.196.0, i.e. not (3.0.196.0 ≥ agent).
     let mux_capable = !version_at_least(LAST_BASIC_ONLY_AGENT, &agent_version);
     let Start {
-        session_id, cancel, ..
+        session_id,
+        cancel,
+        region,
+        ..
     } = start;
     let mut ws = Some(first);
     mark_connected(&state, &session_id);
@@ -250,6 +253,10 @@ pub(super) async fn run(
                     }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => ws = None,
+                // The client's keepalive: counted, so tests (and /_sim/stats) can see it.
+                Some(Ok(Message::Ping(_))) => {
+                    state.lock().stats.record("ssmmessages", "WebSocketPing", &region, false);
+                }
                 Some(Ok(_)) => {}
             },
             chunk = data_rx.recv(), if window_open => {
