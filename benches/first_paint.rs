@@ -43,6 +43,7 @@ impl Fixture {
             config: Config::default(),
             cache: Some(self.cache.clone()),
             label: None,
+            notice: None,
         }
     }
 }

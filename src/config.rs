@@ -31,6 +31,18 @@ pub struct Config {
     pub path: Option<PathBuf>,
     #[serde(default)]
     pub run: RunConfig,
+    #[serde(default)]
+    pub ssh: SshConfig,
+}
+
+/// `[ssh]`: the console's ssh tabs (ssh through `fleetdeck proxy`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SshConfig {
+    /// The remote user (`ssh USER@INSTANCE`); default: ssh's own (your ~/.ssh/config, $USER).
+    pub user: Option<String>,
+    /// The ssh program (default `ssh`; the `FLEETDECK_SSH` environment variable wins).
+    pub program: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -231,6 +243,16 @@ mod tests {
         assert_eq!(c.profiles, ["a", "b"]);
         assert_eq!(c.regions, ["us-east-1"]);
         assert_eq!(c.list.tag_columns, ["Env"]);
+    }
+
+    #[test]
+    fn ssh_section_and_its_unknown_keys() {
+        let c = Config::parse("[ssh]\nuser = \"ec2-user\"\n", Path::new("c.toml"))
+            .expect("valid config");
+        assert_eq!(c.ssh.user.as_deref(), Some("ec2-user"));
+        assert_eq!(c.ssh.program, None);
+        let err = Config::parse("[ssh]\nusr = \"x\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(err.to_string().contains("c.toml:2"), "{err}");
     }
 
     #[test]

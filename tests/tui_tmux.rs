@@ -737,3 +737,110 @@ fn demo_per_host_cancel_runs_tab_past_run_and_audit_on_quit() {
         "{text}"
     );
 }
+
+/// A loopback TCP echo server on a free port; it serves until the test process ends.
+fn echo_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut read = tcp.try_clone().expect("clone");
+                let mut write = tcp;
+                let _ = std::io::copy(&mut read, &mut write);
+            });
+        }
+    });
+    port
+}
+
+/// The local port of the tunnel row that shows `state`, as the Tunnels tab prints it.
+fn local_port(pane: &str, state: &str) -> Option<u16> {
+    let line = pane.lines().find(|l| l.trim_start().starts_with(state))?;
+    let at = line.find("127.0.0.1:")? + "127.0.0.1:".len();
+    line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()
+}
+
+#[test]
+fn demo_tunnel_opened_from_the_console_carries_bytes_and_closes() {
+    use std::io::{BufRead, Write};
+    let env = Env::new();
+    let hosts = {
+        let sim = Sim::start(&env, &["--instances", INSTANCES, "--seed", SEED]);
+        online_hosts(&env, &sim)
+    };
+    let host = &hosts[0].0;
+    let echo = echo_server();
+    let tmux = Tmux::start(&env, 160, 40);
+    tmux.wait("the shell prompt", |p| p.contains("test$"));
+    tmux.type_text(&format!("{BIN} demo --instances {INSTANCES} --seed {SEED}"));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the demo fleet and its database", |p| {
+        p.contains("60 of 60") && p.contains("demo database at db.demo.internal:")
+    });
+
+    // Select the host, `t`, the echo server's port (on the instance itself), Enter.
+    tmux.keys(&["/"]);
+    tmux.type_text(host);
+    tmux.wait("the table to narrow to the host", |p| p.contains("1 of 60"));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the filter input to close", |p| !p.contains('▏'));
+    tmux.keys(&["t"]);
+    tmux.wait("the form", |p| {
+        p.contains("Open a tunnel") && p.contains("remote port")
+    });
+    tmux.type_text(&echo.to_string());
+    tmux.keys(&["Enter"]);
+    let pane = tmux.wait("the tunnel listening in the Tunnels tab", |p| {
+        p.contains("2 tunnels 1") && local_port(p, "listening").is_some()
+    });
+    assert!(pane.contains(&format!("→ localhost:{echo}")), "{pane}");
+    let port = local_port(&pane, "listening").expect("a local port");
+
+    // Bytes through the tunnel, from this test, while the console shows them.
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the tunnel");
+    tcp.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut reader = std::io::BufReader::new(tcp.try_clone().expect("clone"));
+    let mut writer = tcp;
+    writer
+        .write_all(b"hello through the console\n")
+        .expect("write");
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("echo");
+    assert_eq!(line, "hello through the console\n");
+    tmux.wait("one open connection and its bytes", |p| {
+        p.lines().any(|l| {
+            l.trim_start().starts_with("listening") && l.contains("1/1") && l.contains("26 B")
+        })
+    });
+    drop(reader);
+    drop(writer);
+    tmux.wait("the connection to be counted closed", |p| {
+        p.lines()
+            .any(|l| l.trim_start().starts_with("listening") && l.contains("0/1"))
+    });
+
+    // Other tabs meanwhile: the tunnel keeps running; T comes back to it.
+    tmux.keys(&["1"]);
+    tmux.wait("the fleet", |p| p.contains("of 60 ·"));
+    tmux.keys(&["T"]);
+    tmux.wait("the Tunnels tab again", |p| {
+        local_port(p, "listening") == Some(port)
+    });
+
+    // `d` closes it: gone from the list, and the port no longer accepts.
+    tmux.keys(&["d"]);
+    tmux.wait("the tunnel to go", |p| p.contains("no tunnels"));
+    let deadline = Instant::now() + LIMIT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(Instant::now() < deadline, "port {port} still accepts");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux.keys(&["q"]);
+    tmux.wait("the console to close", |p| p.matches("test$").count() >= 2);
+}

@@ -97,21 +97,33 @@ async fn get(addr: SocketAddr, seed: u32, len: usize) -> Vec<u8> {
     Sha256::digest(&all[split..]).to_vec()
 }
 
+/// Waits for a state `want` accepts (`Reconnecting` matches whatever its attempt and reason).
 async fn wait_state(states: &mut mpsc::UnboundedReceiver<TunnelState>, want: TunnelState) {
     let deadline = Duration::from_secs(30);
+    let same = |s: &TunnelState| match (s, &want) {
+        (TunnelState::Reconnecting { .. }, TunnelState::Reconnecting { .. }) => true,
+        (s, want) => s == want,
+    };
     tokio::time::timeout(deadline, async {
         while let Some(s) = states.recv().await {
-            if s == want {
+            if same(&s) {
                 return;
             }
-            if let TunnelState::Failed { reason } = &s {
-                panic!("tunnel failed: {reason}");
+            if let TunnelState::Failed { why } = &s {
+                panic!("tunnel failed: {why}");
             }
         }
         panic!("state stream ended before {want:?}");
     })
     .await
     .unwrap_or_else(|_| panic!("no {want:?} within {deadline:?}"));
+}
+
+fn reconnecting() -> TunnelState {
+    TunnelState::Reconnecting {
+        attempt: 0,
+        why: String::new(),
+    }
 }
 
 async fn many(addr: SocketAddr, n: u32, len: usize) -> Duration {
@@ -220,8 +232,149 @@ async fn tunnel_recovers_from_websocket_drops() {
     wait_state(&mut states, TunnelState::Listening).await;
     // Transfers long enough to span drops.
     many(tunnel.local_addr(), 4, 4 * MB).await;
-    wait_state(&mut states, TunnelState::Reconnecting).await;
+    wait_state(&mut states, reconnecting()).await;
     wait_state(&mut states, TunnelState::Listening).await;
     many(tunnel.local_addr(), 4, 100_000).await;
+    tunnel.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_are_live_while_a_connection_is_open() {
+    let sim = sim("").await;
+    let clients = clients(&sim).await;
+    let server = byte_server().await;
+    let (tunnel, mut states) = Tunnel::start(clients, TunnelSpec::new(online(&sim), server.port()))
+        .await
+        .expect("tunnel");
+    wait_state(&mut states, TunnelState::Listening).await;
+    // Ask for more than the socket buffers hold and read nothing: the connection stays open
+    // with part of the body through.
+    let len = 16 * MB;
+    let mut tcp = TcpStream::connect(tunnel.local_addr())
+        .await
+        .expect("connect");
+    tcp.write_all(format!("GET /7/{len} HTTP/1.1\r\n\r\n").as_bytes())
+        .await
+        .expect("request");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = tunnel.stats();
+        if s.connections_open == 1 && s.bytes_in > 0 && s.bytes_out > 0 {
+            assert!(s.bytes_in < len as u64, "the body is not all through yet");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no live counts: {s:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut all = Vec::new();
+    tcp.read_to_end(&mut all).await.expect("body");
+    drop(tcp);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tunnel.stats().connections_open != 0 {
+        assert!(Instant::now() < deadline, "connection counted as closed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let s = tunnel.stats();
+    assert_eq!(s.bytes_in, all.len() as u64);
+    // The session's keepalive ping went out when the socket opened (then every 5 minutes).
+    assert!(
+        sim.stats().calls("ssmmessages", "WebSocketPing") >= 1,
+        "a WebSocket ping reached the agent"
+    );
+    assert_eq!(s.connections_total, 1);
+    assert!(s.session_id.is_some());
+    tunnel.close();
+    wait_state(&mut states, TunnelState::Closed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_database_through_a_host_by_its_name() {
+    use fleetdeck::sim::demo_db::{DEMO_DB_HOST, DemoDb, GREETING};
+    use tokio::io::AsyncBufReadExt;
+    let sim = sim("").await;
+    let clients = clients(&sim).await;
+    let db = DemoDb::serve(TcpListener::bind("127.0.0.1:0").await.expect("bind")).expect("db");
+    let mut spec = TunnelSpec::new(online(&sim), db.addr.port());
+    spec.remote_host = Some(DEMO_DB_HOST.into());
+    let (tunnel, mut states) = Tunnel::start(clients, spec).await.expect("tunnel");
+    wait_state(&mut states, TunnelState::Listening).await;
+    let tcp = TcpStream::connect(tunnel.local_addr())
+        .await
+        .expect("connect");
+    let (read, mut write) = tcp.into_split();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("a reply in time")
+            .expect("read")
+            .expect("a line")
+    };
+    assert_eq!(next().await, GREETING);
+    write.write_all(b"GET greeting\n").await.expect("write");
+    assert_eq!(next().await, "hello through the tunnel");
+    tunnel.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_agent_gets_basic_mode_one_connection_at_a_time() {
+    use fleetdeck::sim::demo_db::{DEMO_DB_HOST, DemoDb, GREETING};
+    use tokio::io::AsyncBufReadExt;
+    let sim = common::inproc::simulator(200, REGION, "").await;
+    // An agent from before multiplexing (≤ 3.0.196.0), Online.
+    let old = sim
+        .fleet()
+        .iter()
+        .find(|i| {
+            i.region == REGION
+                && i.health == Health::OutdatedAgent
+                && i.ssm
+                    .as_ref()
+                    .is_some_and(|s| s.agent_version.starts_with("2."))
+        })
+        .expect("an instance with a 2.x agent in a 200-host fleet")
+        .id
+        .clone();
+    let clients = clients(&sim).await;
+    let db = DemoDb::serve(TcpListener::bind("127.0.0.1:0").await.expect("bind")).expect("db");
+    let mut spec = TunnelSpec::new(old, db.addr.port());
+    spec.remote_host = Some(DEMO_DB_HOST.into());
+    let (tunnel, mut states) = Tunnel::start(clients, spec).await.expect("tunnel");
+    wait_state(&mut states, TunnelState::Listening).await;
+    // Basic mode: the agent dials on the first data, so the client speaks first.
+    for (ask, want) in [("SET k basic", "OK"), ("GET k", "basic")] {
+        let tcp = TcpStream::connect(tunnel.local_addr())
+            .await
+            .expect("connect");
+        let (read, mut write) = tcp.into_split();
+        let mut lines = tokio::io::BufReader::new(read).lines();
+        write
+            .write_all(format!("{ask}\n").as_bytes())
+            .await
+            .expect("write");
+        let mut next = async || {
+            tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+                .await
+                .expect("a reply in time")
+                .expect("read")
+                .expect("a line")
+        };
+        assert_eq!(
+            next().await,
+            GREETING,
+            "a new target connection per local one"
+        );
+        assert_eq!(next().await, want);
+        drop(write);
+        drop(lines);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tunnel.stats().connections_open != 0 {
+            assert!(Instant::now() < deadline, "the connection ends");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let s = tunnel.stats();
+    assert_eq!(s.connections_total, 2);
+    assert!(s.bytes_in > 2 * GREETING.len() as u64);
     tunnel.close();
 }

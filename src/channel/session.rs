@@ -34,6 +34,11 @@ pub const MAX_PAYLOAD: usize = 1024;
 const RECONNECT_ATTEMPTS: u32 = 5;
 const FIRST_DELAY_MS: std::ops::Range<u64> = 100..200;
 const MAX_DELAY: Duration = Duration::from_secs(5);
+/// A WebSocket ping (payload `keepalive`) on open and then this often, as the plugin does
+/// (ssm-protocol.md §2). It keeps NATs and proxies from dropping a quiet socket; it is not data,
+/// so the service's idle-session timeout still ends a session nobody uses (tunnels then start a
+/// new session and say so).
+pub const KEEPALIVE: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionState {
@@ -301,6 +306,13 @@ impl Link {
         }
     }
 
+    /// A WebSocket ping with the plugin's payload; false when the socket's writer has failed.
+    fn ping(&self) -> bool {
+        self.writer
+            .send(Message::Ping(Bytes::from_static(b"keepalive")))
+            .is_ok()
+    }
+
     /// Queues one frame; false when the socket's writer has failed.
     fn send(&self, frame: Bytes) -> bool {
         self.writer.send(Message::Binary(frame)).is_ok()
@@ -474,6 +486,9 @@ impl Task {
     ) -> Ended {
         let mut scan = tokio::time::interval(RESEND_SCAN);
         scan.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        // The first tick is immediate: one ping on open (and after each redial), as the plugin.
+        let mut keepalive = tokio::time::interval(KEEPALIVE);
+        keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // Resolves when the writer task has stopped (the socket failed).
         let writer = ws.writer.clone();
         loop {
@@ -526,6 +541,11 @@ impl Task {
                     }
                 },
                 _ = writer.closed() => return Ended::Dropped,
+                _ = keepalive.tick() => {
+                    if !ws.ping() {
+                        return Ended::Dropped;
+                    }
+                }
                 _ = scan.tick() => {
                     match self.reliable.due(Instant::now()) {
                         Ok(Some(frame)) => {

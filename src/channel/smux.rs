@@ -294,6 +294,20 @@ impl Stream {
     where
         T: AsyncRead + AsyncWrite + Send + 'static,
     {
+        self.splice_metered(io, |_| {}, |_| {}).await
+    }
+
+    /// [`Stream::splice`], reporting each chunk as it goes (`up`: from `io` to the peer,
+    /// `down`: from the peer to `io`), so counters are live while the connection is open.
+    pub async fn splice_metered<T>(
+        self,
+        io: T,
+        up_meter: impl Fn(u64),
+        down_meter: impl Fn(u64),
+    ) -> (u64, u64)
+    where
+        T: AsyncRead + AsyncWrite + Send + 'static,
+    {
         let Stream {
             id, mut rx, out, ..
         } = self;
@@ -309,6 +323,7 @@ impl Stream {
                             break;
                         }
                         sent += n as u64;
+                        up_meter(n as u64);
                     }
                 }
             }
@@ -324,6 +339,7 @@ impl Stream {
                     break;
                 }
                 got += chunk.len() as u64;
+                down_meter(chunk.len() as u64);
             }
             let _ = write.shutdown().await;
             // Keep draining so one dead local reader cannot stall the session.

@@ -28,6 +28,7 @@ pub async fn run(cli: &Cli) -> CliResult {
         config,
         cache: Cache::default_location(),
         label: None,
+        notice: None,
     })
     .await
     .map_err(|e| Failure::Other(format!("{e:#}")))

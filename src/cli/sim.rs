@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::aws::{self, CallStats, ClientOptions, Target};
 use crate::output::{self, TableOptions};
+use crate::sim::demo_db::{DEMO_DB_HOST, DemoDb};
 use crate::sim::{FaultSpec, SimOptions, Simulator};
 
 use super::{Cli, CliResult, DemoArgs, Failure, SimArgs, targets};
@@ -72,6 +73,14 @@ pub async fn demo(cli: &Cli, args: &DemoArgs) -> CliResult {
     .await
     .map_err(|e| Failure::Other(format!("cannot start the simulator: {e}")))?;
     let url = sim.endpoint_url();
+    // A database behind the fleet, for "forward the database port through a host".
+    let db = DemoDb::start()
+        .await
+        .map_err(|e| Failure::Other(format!("cannot start the demo database: {e}")))?;
+    let db_hint = format!(
+        "demo database at {DEMO_DB_HOST}:{port}: select an Online host, press t, type {port}, Tab, {DEMO_DB_HOST}, Enter",
+        port = db.addr.port()
+    );
     let mut options = ClientOptions::new(Some(url.clone()));
     options.static_credentials = Some((DEMO_CREDENTIALS.0.into(), DEMO_CREDENTIALS.1.into()));
     let targets: Vec<Target> = regions
@@ -96,6 +105,7 @@ pub async fn demo(cli: &Cli, args: &DemoArgs) -> CliResult {
             // The simulator's port changes every run: a disk cache would only pile up.
             cache: None,
             label: Some("demo".into()),
+            notice: Some(db_hint),
         })
         .await
         .map_err(|e| Failure::Other(format!("{e:#}")));
@@ -118,8 +128,11 @@ pub async fn demo(cli: &Cli, args: &DemoArgs) -> CliResult {
     )?;
     writeln!(
         out,
-        "\nThe simulated fleet is served at {url} until Ctrl-C. Try:\n  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x fleetdeck --endpoint-url {url} --region {} list ping:lost",
-        regions[0]
+        "\nThe simulated fleet is served at {url} until Ctrl-C. Try:\n  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x fleetdeck --endpoint-url {url} --region {} list ping:lost\nThe demo database (a line-based stand-in) answers on {DEMO_DB_HOST}:{} through any Online host:\n  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x fleetdeck --endpoint-url {url} --region {} tunnel HOST --remote-host {DEMO_DB_HOST} --remote-port {}",
+        regions[0],
+        db.addr.port(),
+        regions[0],
+        db.addr.port()
     )?;
     out.flush()?;
     drop(out);

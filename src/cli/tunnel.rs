@@ -84,9 +84,13 @@ pub async fn run(cli: &Cli, args: &TunnelArgs) -> CliResult {
                     }
                 }
                 Some(TunnelState::Listening) => eprintln!("Tunnel reconnected."),
-                Some(TunnelState::Reconnecting) => eprintln!("Tunnel reconnecting…"),
-                Some(TunnelState::Connecting) => {}
-                Some(TunnelState::Failed { reason }) => return Err(Failure::Other(reason)),
+                Some(TunnelState::Reconnecting { attempt, why }) if attempt > 1 => {
+                    eprintln!("Tunnel reconnecting (attempt {attempt}): {why}")
+                }
+                Some(TunnelState::Reconnecting { why, .. }) => eprintln!("Tunnel reconnecting: {why}"),
+                Some(TunnelState::Starting) => {}
+                Some(TunnelState::Failed { why }) => return Err(Failure::Other(why)),
+                Some(TunnelState::Closed) => return Ok(()),
                 None => return Err(Failure::Other("the tunnel stopped".into())),
             }
         }

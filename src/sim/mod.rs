@@ -15,6 +15,7 @@ mod agent;
 mod api;
 mod auth;
 mod commands;
+pub mod demo_db;
 mod ec2;
 mod faults;
 mod fleet;

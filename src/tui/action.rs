@@ -158,6 +158,28 @@ pub enum Action {
     OpenRuns,
     /// Enter on a past run: a run tab watching that command (its hosts and grouped output).
     OpenPastRun,
+    /// Opens (or focuses) the Tunnels tab.
+    OpenTunnels,
+    /// The open-tunnel form for the selected host, optionally filled in (`:tunnel 5432 db`).
+    OpenTunnelForm {
+        remote_port: Option<u16>,
+        remote_host: Option<String>,
+    },
+    /// Form: focus the next (or previous) field.
+    FormField {
+        forward: bool,
+    },
+    /// Form: preset N (1-based, as `PRESETS` lists them) as the remote port.
+    TunnelPreset(usize),
+    TunnelPresetCycle {
+        forward: bool,
+    },
+    /// Tunnels tab: close the selected tunnel (it goes from the list).
+    CloseTunnel,
+    /// Tunnels tab: a new session for the selected tunnel (a failed one starts again).
+    RestartTunnel,
+    /// An ssh tab on the selected host (the user's ssh through `fleetdeck proxy`).
+    OpenSsh,
     /// `None`: back to the regions the console started with.
     SetRegions(Option<Vec<String>>),
     SetProfiles(Option<Vec<String>>),
@@ -240,6 +262,20 @@ pub enum Action {
         commands: Vec<crate::run::CommandSummary>,
         /// One sentence per target that could not be read.
         problems: Vec<String>,
+    },
+    /// Tunnel `id` is listening (its handle gives live counters).
+    TunnelStarted {
+        id: u64,
+        tunnel: crate::tunnel::Tunnel,
+    },
+    /// Tunnel `id` could not bind its local port.
+    TunnelStartFailed {
+        id: u64,
+        error: String,
+    },
+    TunnelStateChanged {
+        id: u64,
+        state: crate::tunnel::TunnelState,
     },
 }
 
@@ -327,6 +363,19 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("runs.open", "open the Runs tab (run history)"),
     ("runs.open_run", "open the selected past run in a run tab"),
+    ("tunnels.open", "open the Tunnels tab"),
+    ("tunnel.new", "open a tunnel to the selected host (a form)"),
+    ("tunnel.close", "close the selected tunnel"),
+    ("tunnel.restart", "restart the selected tunnel"),
+    (
+        "tunnel.preset N",
+        "tunnel form: preset N as the remote port",
+    ),
+    ("tunnel.preset_next", "tunnel form: the next preset"),
+    ("tunnel.preset_prev", "tunnel form: the previous preset"),
+    ("form.next", "form: the next field"),
+    ("form.prev", "form: the previous field"),
+    ("ssh.open", "ssh to the selected host in a tab"),
     ("noop", "do nothing (unbinds a default key)"),
 ];
 
@@ -429,6 +478,24 @@ impl Action {
             }),
             "runs.open" => no_arg(Action::OpenRuns),
             "runs.open_run" => no_arg(Action::OpenPastRun),
+            "tunnels.open" => no_arg(Action::OpenTunnels),
+            "tunnel.new" => no_arg(Action::OpenTunnelForm {
+                remote_port: None,
+                remote_host: None,
+            }),
+            "tunnel.close" => no_arg(Action::CloseTunnel),
+            "tunnel.restart" => no_arg(Action::RestartTunnel),
+            "tunnel.preset" => match arg.and_then(|a| a.parse::<usize>().ok()) {
+                Some(n) if (1..=crate::tui::state::tunnels::PRESETS.len()).contains(&n) => {
+                    Ok(Action::TunnelPreset(n))
+                }
+                _ => Err("'tunnel.preset' needs a preset number 1-5".into()),
+            },
+            "tunnel.preset_next" => no_arg(Action::TunnelPresetCycle { forward: true }),
+            "tunnel.preset_prev" => no_arg(Action::TunnelPresetCycle { forward: false }),
+            "form.next" => no_arg(Action::FormField { forward: true }),
+            "form.prev" => no_arg(Action::FormField { forward: false }),
+            "ssh.open" => no_arg(Action::OpenSsh),
             "noop" => no_arg(Action::Noop),
             "" => Err("empty command".into()),
             other => Err(format!(

@@ -53,6 +53,10 @@ pub struct Services {
     pub export_dir: Option<PathBuf>,
     /// Bulk runs: the guard's policy and each run's cancel channel.
     pub runs: super::tasks::RunLinks,
+    /// Tunnels by id; they run whatever tab is shown.
+    pub tunnels: super::tunnel_tasks::TunnelLinks,
+    /// How ssh tabs run ssh.
+    pub ssh: super::ssh::SshSettings,
 }
 
 impl Services {
@@ -74,6 +78,8 @@ impl Services {
             next_replay: 0,
             export_dir: None,
             runs: Default::default(),
+            tunnels: Default::default(),
+            ssh: Default::default(),
         }
     }
 
@@ -254,6 +260,9 @@ impl App {
             self.dirty = true;
         }
         if self.tick_runs() {
+            self.dirty = true;
+        }
+        if self.tick_tunnels() {
             self.dirty = true;
         }
         if let Some(worker) = &self.services.worker {

@@ -55,6 +55,7 @@ mod tests {
                 config: Default::default(),
                 cache: None,
                 label: Some("headless".into()),
+                notice: None,
             },
             None,
         );

@@ -31,6 +31,8 @@ pub fn keys_markdown() -> String {
         Mode::Run,
         Mode::Confirm,
         Mode::Terminate,
+        Mode::Tunnels,
+        Mode::TunnelForm,
     ] {
         out.push_str(&format!(
             "\n## {} (`{}`)\n\n| keys | command | what it does |\n| --- | --- | --- |\n",

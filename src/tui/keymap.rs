@@ -35,11 +35,15 @@ pub enum Mode {
     Terminate,
     /// The Runs tab (run history).
     Runs,
+    /// The Tunnels tab.
+    Tunnels,
+    /// The open-tunnel form (typing ports and a host).
+    TunnelForm,
     Global,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 13] = [
+    pub const ALL: [Mode; 15] = [
         Mode::Fleet,
         Mode::Filter,
         Mode::Palette,
@@ -52,6 +56,8 @@ impl Mode {
         Mode::Confirm,
         Mode::Terminate,
         Mode::Runs,
+        Mode::Tunnels,
+        Mode::TunnelForm,
         Mode::Global,
     ];
 
@@ -69,6 +75,8 @@ impl Mode {
             Mode::Confirm => "confirm",
             Mode::Terminate => "terminate",
             Mode::Runs => "runs",
+            Mode::Tunnels => "tunnels",
+            Mode::TunnelForm => "tunnel_form",
             Mode::Global => "global",
         }
     }
@@ -87,6 +95,8 @@ impl Mode {
             Mode::Confirm => "Run confirmation (after :run)",
             Mode::Terminate => "Terminate confirmation (after x in Sessions)",
             Mode::Runs => "Runs (run history)",
+            Mode::Tunnels => "Tunnels tab",
+            Mode::TunnelForm => "Open-tunnel form (after t or :tunnel)",
             Mode::Global => "Everywhere but shell tabs",
         }
     }
@@ -99,7 +109,7 @@ impl Mode {
     pub fn is_text_input(self) -> bool {
         matches!(
             self,
-            Mode::Filter | Mode::Palette | Mode::Confirm | Mode::Terminate
+            Mode::Filter | Mode::Palette | Mode::Confirm | Mode::Terminate | Mode::TunnelForm
         )
     }
 }

@@ -10,10 +10,12 @@ pub mod headless;
 pub mod keydoc;
 pub mod keymap;
 mod run_tasks;
+pub mod ssh;
 pub mod state;
 pub mod tasks;
 pub mod terminal;
 pub mod theme;
+pub mod tunnel_tasks;
 mod update;
 pub mod views;
 
@@ -48,6 +50,8 @@ pub struct Launch {
     pub cache: Option<Cache>,
     /// A word for the header, such as "demo".
     pub label: Option<String>,
+    /// A first message for the message line (the demo says where its database is).
+    pub notice: Option<String>,
 }
 
 /// Builds the app: keymap with the user's overrides, theme, empty fleet, task handles.
@@ -58,6 +62,7 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
         options,
         config,
         label,
+        notice,
         ..
     } = launch;
     let mut problems: Vec<String> = Vec::new();
@@ -120,9 +125,16 @@ pub fn build_app(launch: Launch, worker: Option<InventoryWorker>) -> App {
             },
             ..Default::default()
         },
+        tunnels: Default::default(),
+        ssh: ssh::SshSettings::new(
+            &config.ssh,
+            options.endpoint_url.clone(),
+            options.static_credentials.clone(),
+        ),
     };
     let mut app = App::new(state, keymap, theme, services);
     app.sync_scope();
+    app.state.notice = notice;
     if let Some(first) = problems.first() {
         let more = if problems.len() > 1 {
             format!(" (and {} more)", problems.len() - 1)
@@ -157,7 +169,8 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     })?;
     let result = app.run(&mut guard.terminal, rx).await;
     // Every open session gets its TerminateSession before the process goes.
-    if app.end_sessions() > 0 {
+    let tunnels = app.services.tunnels.close_all();
+    if app.end_sessions() + tunnels > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
     root.cancel();

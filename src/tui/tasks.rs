@@ -149,11 +149,16 @@ pub struct ShellLink {
     pub handle: Option<SessionHandle>,
     pub cancel: CancellationToken,
     pub held_input: Vec<u8>,
+    /// An ssh tab's PTY instead of a session (`tui::ssh`).
+    pub pty: Option<super::ssh::PtyLink>,
 }
 
 impl ShellLink {
     /// Keys for the session; held until it has started.
     pub fn send(&mut self, bytes: Vec<u8>) {
+        if let Some(pty) = &self.pty {
+            return pty.send(bytes);
+        }
         match &self.handle {
             Some(h) => h.send_input(Bytes::from(bytes)),
             None => self.held_input.extend(bytes),
@@ -170,6 +175,9 @@ impl ShellLink {
 
     /// Ends the session (TerminateSession) and the task.
     pub fn terminate(&mut self) {
+        if let Some(pty) = self.pty.take() {
+            pty.kill();
+        }
         if let Some(h) = self.handle.take() {
             h.terminate();
         }

@@ -675,6 +675,7 @@ fn config_theme_and_keymap_overrides_apply_and_mistakes_are_flashed_with_lines()
             config,
             cache: None,
             label: Some("test".into()),
+            notice: None,
         },
         None,
     );
@@ -846,3 +847,4 @@ mod measure;
 mod run;
 mod runs;
 mod sessions;
+mod tunnels;

@@ -1,20 +1,27 @@
 //! Tunnels: a local TCP listener (127.0.0.1 unless asked otherwise) whose every accepted
 //! connection becomes one smux stream of a port session. The tunnel outlives its sessions: a
-//! dropped data channel is resumed by the session task; a session that cannot be resumed is
-//! replaced by a new StartSession with backoff, and the listener stays open throughout. State
-//! changes arrive as [`TunnelState`] events; counters are plain data ([`TunnelStats`]).
+//! dropped data channel is resumed by the session task; a session that ends (the service's idle
+//! timeout, a token that can no longer be resumed) is replaced by a new StartSession with
+//! backoff, and the listener stays open throughout. State changes arrive as [`TunnelState`]
+//! events; counters are live atomics read with [`Tunnel::stats`] (`stats.rs`).
+
+mod stats;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::clients::Clients;
 use crate::channel::SessionState;
-use crate::channel::port::{MuxSession, PortError, PortEvent, PortTarget};
+use crate::channel::port::{BasicLink, PortEvent, PortLink, PortSession, PortTarget};
+use stats::{Counters, OpenConnection};
+
+pub use stats::TunnelStats;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -40,45 +47,56 @@ impl TunnelSpec {
             local_port: 0,
         }
     }
+
+    /// `host:port` as the agent dials it (`localhost` is the instance itself).
+    pub fn destination(&self) -> String {
+        format!(
+            "{}:{}",
+            self.remote_host.as_deref().unwrap_or("localhost"),
+            self.remote_port
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TunnelState {
-    Connecting,
+    /// The listener is open; the first session is starting.
+    Starting,
+    /// A session is live: connections go through.
     Listening,
-    Reconnecting,
-    /// The tunnel has given up (the first session could not start) or was closed.
-    Failed {
-        reason: String,
-    },
+    /// The data channel dropped or the session ended; the listener stays open while the tunnel
+    /// resumes or starts a new session. `attempt` counts new sessions tried since the last live one.
+    Reconnecting { attempt: u32, why: String },
+    /// The tunnel has given up: the first session could not start, or the agent cannot forward.
+    Failed { why: String },
+    /// Closed by its owner.
+    Closed,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TunnelStats {
-    /// Bytes from local clients to the destination (counted when a connection ends).
-    pub bytes_out: u64,
-    /// Bytes from the destination to local clients (counted when a connection ends).
-    pub bytes_in: u64,
-    pub connections_total: u64,
-    pub connections_open: u64,
-    /// Streams the agent could not connect (Flag ConnectToPortError).
-    pub connect_errors: u64,
-    /// New sessions started after the first.
-    pub restarts: u64,
-    pub session_id: Option<String>,
-    pub last_error: Option<String>,
+impl TunnelState {
+    /// Whether the tunnel's task has ended (a restart needs a new tunnel).
+    pub fn is_over(&self) -> bool {
+        matches!(self, TunnelState::Failed { .. } | TunnelState::Closed)
+    }
+}
+
+/// What the tunnel's owner and its supervisor share.
+#[derive(Debug)]
+struct Shared {
+    counters: Counters,
+    cancel: CancellationToken,
+    restart: Notify,
 }
 
 /// A running tunnel. Dropping it does not stop it: call [`Tunnel::close`].
 #[derive(Debug, Clone)]
 pub struct Tunnel {
     local_addr: SocketAddr,
-    stats: Arc<Mutex<TunnelStats>>,
-    cancel: CancellationToken,
+    shared: Arc<Shared>,
 }
 
 impl Tunnel {
-    /// Binds the listener and starts the supervisor; the first event is `Connecting`.
+    /// Binds the listener and starts the supervisor; the first event is `Starting`.
     pub async fn start(
         clients: Clients,
         spec: TunnelSpec,
@@ -86,11 +104,20 @@ impl Tunnel {
         let listener = TcpListener::bind((spec.bind, spec.local_port)).await?;
         let tunnel = Tunnel {
             local_addr: listener.local_addr()?,
-            stats: Arc::default(),
-            cancel: CancellationToken::new(),
+            shared: Arc::new(Shared {
+                counters: Counters::new(),
+                cancel: CancellationToken::new(),
+                restart: Notify::new(),
+            }),
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(supervise(clients, spec, listener, tunnel.clone(), tx));
+        tokio::spawn(supervise(
+            clients,
+            spec,
+            listener,
+            tunnel.shared.clone(),
+            tx,
+        ));
         Ok((tunnel, rx))
     }
 
@@ -98,17 +125,19 @@ impl Tunnel {
         self.local_addr
     }
 
+    /// The counters now; bytes count as they flow.
     pub fn stats(&self) -> TunnelStats {
-        self.lock().clone()
+        self.shared.counters.snapshot()
     }
 
-    /// Stops listening and terminates the session.
+    /// Stops listening and terminates the session; the last event is `Closed`.
     pub fn close(&self) {
-        self.cancel.cancel();
+        self.shared.cancel.cancel();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, TunnelStats> {
-        self.stats.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Replaces the session with a new one now (the listener stays). Open connections end.
+    pub fn restart(&self) {
+        self.shared.restart.notify_one();
     }
 }
 
@@ -116,101 +145,178 @@ async fn supervise(
     clients: Clients,
     spec: TunnelSpec,
     listener: TcpListener,
-    tunnel: Tunnel,
+    shared: Arc<Shared>,
     states: mpsc::UnboundedSender<TunnelState>,
 ) {
     let target = PortTarget {
         remote_port: spec.remote_port,
         remote_host: spec.remote_host.clone(),
     };
+    let send = |s: TunnelState| {
+        let _ = states.send(s);
+    };
+    let counters = &shared.counters;
     let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 0u32;
     let mut started_once = false;
-    let _ = states.send(TunnelState::Connecting);
+    send(TunnelState::Starting);
     loop {
         let session = tokio::select! {
-            _ = tunnel.cancel.cancelled() => return,
-            s = MuxSession::start(&clients, &spec.target, &target) => s,
+            _ = shared.cancel.cancelled() => return send(TunnelState::Closed),
+            s = PortSession::start(&clients, &spec.target, &target) => s,
         };
         let mut session = match session {
             Ok(s) => s,
             Err(error) => {
-                let reason = error.to_string();
-                tunnel.lock().last_error = Some(reason.clone());
-                if !started_once || matches!(error, PortError::OldAgent(_)) {
-                    let _ = states.send(TunnelState::Failed { reason });
-                    return;
+                let why = error.to_string();
+                counters.set_error(why.clone());
+                if !started_once {
+                    return send(TunnelState::Failed { why });
                 }
-                tracing::debug!(%reason, "tunnel: new session failed; retrying");
+                attempt += 1;
+                send(TunnelState::Reconnecting {
+                    attempt,
+                    why: format!("a new session failed: {why}"),
+                });
                 tokio::select! {
-                    _ = tunnel.cancel.cancelled() => return,
+                    _ = shared.cancel.cancelled() => return send(TunnelState::Closed),
                     _ = tokio::time::sleep(backoff) => {}
+                    _ = shared.restart.notified() => {}
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
         };
-        {
-            let mut stats = tunnel.lock();
-            if started_once {
-                stats.restarts += 1;
-            }
-            stats.session_id = Some(session.session_id().to_string());
+        if started_once {
+            Counters::add(&counters.restarts, 1);
         }
+        counters.set_session(session.session_id());
         started_once = true;
         backoff = FIRST_BACKOFF;
-        let _ = states.send(TunnelState::Listening);
-        loop {
+        send(TunnelState::Listening);
+        if session.mode() == crate::channel::port::PortMode::Basic {
+            tracing::info!(
+                agent = session.agent_version(),
+                "tunnel: the agent is too old to multiplex: one connection at a time"
+            );
+        }
+        // Basic mode serves one connection at a time; the next waits in the listen backlog.
+        let mut serving: Option<oneshot::Receiver<()>> = None;
+        let why = loop {
             tokio::select! {
-                _ = tunnel.cancel.cancelled() => {
+                _ = shared.cancel.cancelled() => {
                     session.terminate();
-                    let _ = states.send(TunnelState::Failed { reason: "closed".into() });
-                    return;
+                    return send(TunnelState::Closed);
                 }
-                accepted = listener.accept() => match accepted {
-                    Ok((tcp, _)) => {
-                        tokio::spawn(forward(tcp, session.mux(), tunnel.clone()));
-                    }
+                _ = shared.restart.notified() => {
+                    session.terminate();
+                    break "restart asked".to_owned();
+                }
+                _ = async { serving.as_mut().expect("guarded").await }, if serving.is_some() => {
+                    serving = None;
+                }
+                accepted = listener.accept(), if serving.is_none() => match accepted {
+                    Ok((tcp, _)) => match session.link() {
+                        PortLink::Mux(mux) => {
+                            tokio::spawn(forward(tcp, mux, shared.clone()));
+                        }
+                        PortLink::Basic(link) => {
+                            let (done, wait) = oneshot::channel();
+                            serving = Some(wait);
+                            tokio::spawn(forward_basic(tcp, link, shared.clone(), done));
+                        }
+                    },
                     Err(error) => tracing::debug!(%error, "tunnel: accept failed"),
                 },
                 ev = session.events.recv() => match ev {
                     Some(PortEvent::ConnectToPortError) => {
-                        let mut stats = tunnel.lock();
-                        stats.connect_errors += 1;
-                        stats.last_error =
-                            Some("Connection to destination port failed".into());
+                        Counters::add(&counters.connect_errors, 1);
+                        counters.set_error(format!(
+                            "the agent could not connect to {}",
+                            spec.destination()
+                        ));
                     }
                     Some(PortEvent::State(SessionState::Reconnecting)) => {
-                        let _ = states.send(TunnelState::Reconnecting);
+                        send(TunnelState::Reconnecting {
+                            attempt: 0,
+                            why: "the data channel dropped; resuming the session".into(),
+                        });
                     }
-                    Some(PortEvent::State(SessionState::Live)) => {
-                        let _ = states.send(TunnelState::Listening);
-                    }
+                    Some(PortEvent::State(SessionState::Live)) => send(TunnelState::Listening),
                     Some(PortEvent::State(SessionState::Closed { reason })) => {
-                        tunnel.lock().last_error = Some(reason);
-                        break;
+                        counters.set_error(reason.clone());
+                        break reason;
                     }
                     Some(PortEvent::State(SessionState::Connecting)) => {}
-                    None => break,
+                    None => break "the session task ended".to_owned(),
                 },
             }
-        }
-        let _ = states.send(TunnelState::Reconnecting);
+        };
+        attempt = 1;
+        send(TunnelState::Reconnecting {
+            attempt,
+            why: format!("the session ended ({why}); starting a new one"),
+        });
     }
 }
 
-async fn forward(tcp: TcpStream, mux: crate::channel::smux::Mux, tunnel: Tunnel) {
+async fn forward(tcp: TcpStream, mux: crate::channel::smux::Mux, shared: Arc<Shared>) {
     let _ = tcp.set_nodelay(true);
-    {
-        let mut stats = tunnel.lock();
-        stats.connections_total += 1;
-        stats.connections_open += 1;
+    let counters = &shared.counters;
+    let _open = OpenConnection::new(counters);
+    if let Ok(stream) = mux.open().await {
+        stream
+            .splice_metered(
+                tcp,
+                |n| Counters::add(&counters.bytes_out, n),
+                |n| Counters::add(&counters.bytes_in, n),
+            )
+            .await;
     }
-    let (out, inn) = match mux.open().await {
-        Ok(stream) => stream.splice(tcp).await,
-        Err(_) => (0, 0),
+}
+
+/// Basic mode: this connection's bytes as the session's data until the local side closes, the
+/// agent's replies back to it; then Flag DisconnectToPort, and `done` lets the next one in.
+async fn forward_basic(
+    tcp: TcpStream,
+    link: BasicLink,
+    shared: Arc<Shared>,
+    done: oneshot::Sender<()>,
+) {
+    let _ = tcp.set_nodelay(true);
+    let counters = &shared.counters;
+    let _open = OpenConnection::new(counters);
+    let mut replies = link.attach();
+    let (mut read, mut write) = tcp.into_split();
+    let up = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if !link.send(bytes::Bytes::copy_from_slice(&buf[..n])).await {
+                        break;
+                    }
+                    Counters::add(&counters.bytes_out, n as u64);
+                }
+            }
+        }
     };
-    let mut stats = tunnel.lock();
-    stats.connections_open -= 1;
-    stats.bytes_out += out;
-    stats.bytes_in += inn;
+    let down = async {
+        while let Some(bytes) = replies.recv().await {
+            if write.write_all(&bytes).await.is_err() {
+                break;
+            }
+            Counters::add(&counters.bytes_in, bytes.len() as u64);
+        }
+    };
+    // The agent never says its side closed in basic mode: the connection lasts until the local
+    // client closes (or the session goes).
+    tokio::select! {
+        _ = up => {}
+        _ = down => {}
+    }
+    link.detach();
+    let _ = write.shutdown().await;
+    let _ = done.send(());
 }

@@ -230,6 +230,10 @@ pub(crate) async fn run(
                     }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => ws = None,
+                // The client's keepalive: counted, so tests (and /_sim/stats) can see it.
+                Some(Ok(Message::Ping(_))) => {
+                    state.lock().stats.record("ssmmessages", "WebSocketPing", &region, false);
+                }
                 Some(Ok(_)) => {}
             },
             chunk = shell.output.recv(), if shell_open && window_open => match chunk {

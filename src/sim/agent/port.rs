@@ -28,8 +28,11 @@ use crate::sim::gateway::Socket;
 use crate::sim::sessions::{mark_connected, mark_terminated};
 use crate::sim::state::SimState;
 
-/// The version the simulated agent reports: new enough for mux mode and keepalive off.
+/// The version the simulated agent reports when the instance has none: new enough for mux mode
+/// and keepalive off.
 pub(crate) const AGENT_VERSION: &str = "3.3.987.0";
+/// Agents up to this version know only basic mode (ssm-protocol.md §7).
+const LAST_BASIC_ONLY_AGENT: &str = "3.0.196.0";
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Oldest client that speaks mux mode (ssm-protocol.md §7).
 const MUX_CLIENT_VERSION: &str = "1.1.70";
@@ -71,8 +74,14 @@ pub(crate) fn version_at_least(version: &str, min: &str) -> bool {
         .is_none_or(|o| o.is_gt())
 }
 
-/// Resolves and dials `host:port`, loopback addresses only.
+/// Resolves and dials `host:port`, loopback addresses only. The demo database's name resolves
+/// to 127.0.0.1, as a VPC's private DNS resolves a database's name for a real agent.
 pub(crate) async fn dial(host: &str, port: u16) -> std::io::Result<TcpStream> {
+    let host = if host.eq_ignore_ascii_case(crate::sim::demo_db::DEMO_DB_HOST) {
+        "127.0.0.1"
+    } else {
+        host
+    };
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
     let mut last = std::io::Error::new(
         std::io::ErrorKind::PermissionDenied,
@@ -100,10 +109,23 @@ pub(super) async fn run(
     first: Socket,
     mut attach: mpsc::Receiver<Socket>,
 ) {
+    let host = spec.host.clone().unwrap_or_else(|| "localhost".into());
+    // The instance's own agent version: an old agent cannot multiplex, whatever the client.
+    let agent_version = state
+        .fleet
+        .iter()
+        .find(|i| i.id == start.target && i.region == start.region)
+        .and_then(|i| i.ssm.as_ref())
+        .map(|ssm| ssm.agent_version.clone())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| AGENT_VERSION.to_owned());
+    // agent > 3.0.196.0, i.e. not (3.0.196.0 ≥ agent).
+    let mux_capable = !version_at_least(LAST_BASIC_ONLY_AGENT, &agent_version);
     let Start {
         session_id,
         cancel,
         lost,
+        region,
         ..
     } = start;
     let mut ws = Some(first);
@@ -112,7 +134,6 @@ pub(super) async fn run(
     let drop_every = state.faults.ws_drop;
     let mut drop_at = drop_every.map(|d| Instant::now() + d);
     let mut reliable = Reliable::new(Role::Agent);
-    let host = spec.host.clone().unwrap_or_else(|| "localhost".into());
 
     // Bytes for the client (smux output or the basic-mode target's data), flags, target EOFs.
     let (data_tx, mut data_rx) = mpsc::channel::<Bytes>(64);
@@ -120,7 +141,7 @@ pub(super) async fn run(
     let (eof_tx, mut eof_rx) = mpsc::unbounded_channel::<()>();
 
     let request = HandshakeRequest {
-        agent_version: AGENT_VERSION.into(),
+        agent_version: agent_version.clone(),
         requested_client_actions: vec![crate::channel::payloads::RequestedClientAction {
             action_type: "SessionType".into(),
             action_parameters: json!({"SessionType": "Port", "Properties": spec.properties()}),
@@ -190,7 +211,7 @@ pub(super) async fn run(
                                     Instant::now(),
                                 );
                                 faults.transmit(&mut ws, frame).await;
-                                mode = if spec.forwarding && version_at_least(&resp.client_version, MUX_CLIENT_VERSION) {
+                                mode = if spec.forwarding && mux_capable && version_at_least(&resp.client_version, MUX_CLIENT_VERSION) {
                                     start_mux(&host, spec.port, data_tx.clone(), flag_tx.clone())
                                 } else {
                                     Mode::Basic { conn: None }
@@ -239,6 +260,10 @@ pub(super) async fn run(
                     }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => ws = None,
+                // The client's keepalive: counted, so tests (and /_sim/stats) can see it.
+                Some(Ok(Message::Ping(_))) => {
+                    state.lock().stats.record("ssmmessages", "WebSocketPing", &region, false);
+                }
                 Some(Ok(_)) => {}
             },
             chunk = data_rx.recv(), if window_open => {

@@ -11,6 +11,7 @@ pub mod runs;
 pub mod sessions;
 pub mod shell;
 pub mod tabs;
+pub mod tunnels;
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,7 @@ pub use runs::RunsState;
 pub use sessions::{SessionsState, TerminateConfirm};
 pub use shell::ShellTab;
 pub use tabs::{Tab, TabKind, TabStatus, TabsState};
+pub use tunnels::{TunnelForm, TunnelsState};
 
 /// Layers above the tabs; the top one gets keys first and Esc closes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,8 @@ pub enum Overlay {
     RunConfirm(Box<RunConfirm>),
     /// A session about to be terminated, before anything is sent.
     TerminateConfirm(Box<TerminateConfirm>),
+    /// The open-tunnel form for one host.
+    TunnelForm(Box<TunnelForm>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +104,8 @@ pub struct AppState {
     pub runs: BTreeMap<u64, RunTab>,
     /// The Runs tab's history (`TabKind::Runs`).
     pub run_history: RunsState,
+    /// Every tunnel the console runs (`TabKind::Tunnels` lists them).
+    pub tunnels: TunnelsState,
     pub overlays: Vec<Overlay>,
     pub message: Option<Message>,
     pub refresh: RefreshState,
@@ -114,6 +120,8 @@ pub struct AppState {
     pub pending: Vec<Key>,
     pub palette_context: PaletteContext,
     pub theme_name: String,
+    /// Said once after the first inventory read (the demo's database), with its count.
+    pub notice: Option<String>,
     pub quit: bool,
 }
 
@@ -128,6 +136,7 @@ impl AppState {
             recent: RecentSessions::default(),
             runs: BTreeMap::new(),
             run_history: RunsState::default(),
+            tunnels: TunnelsState::default(),
             overlays: Vec::new(),
             message: None,
             refresh: RefreshState::default(),
@@ -138,6 +147,7 @@ impl AppState {
             pending: Vec::new(),
             palette_context: PaletteContext::default(),
             theme_name: String::new(),
+            notice: None,
             quit: false,
         }
     }
@@ -156,6 +166,7 @@ impl AppState {
             Some(Overlay::Palette(_)) => Mode::Palette,
             Some(Overlay::RunConfirm(_)) => Mode::Confirm,
             Some(Overlay::TerminateConfirm(_)) => Mode::Terminate,
+            Some(Overlay::TunnelForm(_)) => Mode::TunnelForm,
             None => match self.active_shell() {
                 Some(shell) if shell.scrolling => Mode::Scroll,
                 Some(_) => Mode::Shell,
@@ -178,6 +189,7 @@ impl AppState {
                         Mode::Runs
                     }
                 }
+                None if self.tabs.active_kind() == &TabKind::Tunnels => Mode::Tunnels,
                 None if self.fleet.editing => Mode::Filter,
                 None => Mode::Fleet,
             },
@@ -219,6 +231,13 @@ impl AppState {
 
     pub fn top_overlay(&self) -> Option<&Overlay> {
         self.overlays.last()
+    }
+
+    pub fn tunnel_form_mut(&mut self) -> Option<&mut TunnelForm> {
+        match self.overlays.last_mut() {
+            Some(Overlay::TunnelForm(f)) => Some(f),
+            _ => None,
+        }
     }
 
     pub fn palette_mut(&mut self) -> Option<&mut PaletteState> {

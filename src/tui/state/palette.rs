@@ -32,6 +32,21 @@ pub const PALETTE_COMMANDS: &[(&str, &str, &str)] = &[
         "",
         "Session history: who opened sessions where; Enter replays one",
     ),
+    (
+        "tunnel",
+        "[REMOTE-PORT] [REMOTE-HOST]",
+        "Open a tunnel through the selected host (the form, filled in)",
+    ),
+    (
+        "tunnels",
+        "",
+        "Every tunnel: state, ports, connections, bytes; close and restart",
+    ),
+    (
+        "ssh",
+        "",
+        "ssh to the selected host in a tab (your ssh through fleetdeck proxy)",
+    ),
     ("help", "", "Show the keys"),
     ("quit", "", "Quit fleetdeck"),
 ];
@@ -203,6 +218,30 @@ pub fn parse_command(line: &str) -> Result<Action, String> {
         "refresh" | "r" => no_args(Action::Refresh),
         "sessions" | "history" => no_args(Action::OpenSessions),
         "runs" => no_args(Action::OpenRuns),
+        "tunnels" => no_args(Action::OpenTunnels),
+        "ssh" => no_args(Action::OpenSsh),
+        "tunnel" => {
+            let remote_port = match args.first() {
+                None => None,
+                Some(p) => match p.parse::<u16>() {
+                    Ok(n) if n > 0 => Some(n),
+                    _ => {
+                        return Err(format!(
+                            "'{p}' is not a port: :tunnel [REMOTE-PORT] [REMOTE-HOST], e.g. :tunnel 5432 db.internal"
+                        ));
+                    }
+                },
+            };
+            if args.len() > 2 {
+                return Err(
+                    ":tunnel takes a port and a host at most, e.g. :tunnel 5432 db.internal".into(),
+                );
+            }
+            Ok(Action::OpenTunnelForm {
+                remote_port,
+                remote_host: args.get(1).cloned(),
+            })
+        }
         "help" | "h" => no_args(Action::ShowHelp),
         "quit" | "q" | "exit" => no_args(Action::Quit),
         other => Err(format!(
@@ -296,5 +335,22 @@ mod tests {
                 .contains("unknown command ':fly'")
         );
         assert!(parse_command("quit now").is_err());
+        assert!(matches!(
+            parse_command("tunnel 5432 db.internal"),
+            Ok(Action::OpenTunnelForm { remote_port: Some(5432), remote_host: Some(h) }) if h == "db.internal"
+        ));
+        assert!(matches!(
+            parse_command("tunnel"),
+            Ok(Action::OpenTunnelForm {
+                remote_port: None,
+                remote_host: None
+            })
+        ));
+        assert!(
+            parse_command("tunnel db")
+                .unwrap_err()
+                .contains("not a port")
+        );
+        assert!(matches!(parse_command("tunnels"), Ok(Action::OpenTunnels)));
     }
 }

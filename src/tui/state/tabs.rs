@@ -15,6 +15,8 @@ pub enum TabKind {
     Run(u64),
     /// Run history; its state is `AppState::run_history`.
     Runs,
+    /// Every tunnel; its state is `AppState::tunnels`.
+    Tunnels,
 }
 
 /// A tab's status, shown beside its title.

@@ -9,8 +9,10 @@ mod run;
 mod runs;
 mod sessions;
 mod shell;
+mod ssh;
 mod tasks;
 mod terminate;
+mod tunnels;
 
 use ratatui::layout::Rect;
 
@@ -52,6 +54,43 @@ impl App {
                 }
             }
             Action::CloseTab => self.close_tab(),
+            Action::OpenTunnels
+            | Action::OpenTunnelForm { .. }
+            | Action::CloseTunnel
+            | Action::RestartTunnel
+            | Action::TunnelStarted { .. }
+            | Action::TunnelStartFailed { .. }
+            | Action::TunnelStateChanged { .. } => self.tunnel_action(action),
+            Action::OpenSsh => self.open_ssh(),
+            Action::InsertChar(_)
+            | Action::InsertText(_)
+            | Action::Backspace
+            | Action::DeleteWord
+            | Action::ClearInput
+            | Action::InputAccept
+            | Action::InputCancel
+            | Action::FormField { .. }
+            | Action::TunnelPreset(_)
+            | Action::TunnelPresetCycle { .. }
+                if self.state.mode() == Mode::TunnelForm =>
+            {
+                self.tunnel_form_action(action)
+            }
+            Action::FormField { .. }
+            | Action::TunnelPreset(_)
+            | Action::TunnelPresetCycle { .. } => {}
+            Action::MoveDown
+            | Action::MoveUp
+            | Action::PageDown
+            | Action::PageUp
+            | Action::HalfPageDown
+            | Action::HalfPageUp
+            | Action::MoveTop
+            | Action::MoveBottom
+                if self.state.mode() == Mode::Tunnels =>
+            {
+                self.tunnels_movement(&action)
+            }
             Action::OpenSessions => self.open_sessions(),
             Action::OpenReplay => self.open_replay(),
             Action::SessionsLoaded {
@@ -258,7 +297,10 @@ impl App {
                 key,
                 clients,
                 inventory,
-            } => self.inventory_fetched(generation, key, clients, *inventory),
+            } => {
+                self.inventory_fetched(generation, key, clients, *inventory);
+                self.show_notice();
+            }
             Action::CacheWriteFailed(e) => self.state.flash(Level::Warn, e),
         }
         self.want_recent_sessions();

@@ -63,6 +63,7 @@ impl App {
                 handle: None,
                 cancel: cancel.clone(),
                 held_input: Vec::new(),
+                pty: None,
             },
         );
         if let (Some(tx), Some(clients)) = (self.services.tx.clone(), clients) {
@@ -91,7 +92,7 @@ impl App {
     }
 
     /// (rows, cols) of a shell tab's terminal at the current terminal size.
-    fn shell_size(&self) -> (u16, u16) {
+    pub(super) fn shell_size(&self) -> (u16, u16) {
         let (w, h) = self.state.size;
         let area = layout::shell_areas(ratatui::layout::Rect::new(0, 0, w, h)).terminal;
         (area.height.max(1), area.width.max(1))
@@ -101,7 +102,13 @@ impl App {
     pub(super) fn resize_shells(&mut self) {
         let (rows, cols) = self.shell_size();
         for (id, shell) in &mut self.state.shells {
-            if shell.screen.resize(rows, cols)
+            let resized = shell.screen.resize(rows, cols);
+            if resized
+                && let Some(pty) = self.services.sessions.get(id).and_then(|l| l.pty.as_ref())
+            {
+                pty.resize(rows, cols);
+            }
+            if resized
                 && let Some(handle) = self
                     .services
                     .sessions
@@ -219,6 +226,10 @@ impl App {
                 }
                 if let TabKind::Replay(id) = tab.kind {
                     self.close_replay(id);
+                }
+                if tab.kind == TabKind::Tunnels && !self.state.tunnels.rows.is_empty() {
+                    self.state
+                        .flash(Level::Info, "the tunnels keep running; T shows them again");
                 }
 
                 if let TabKind::Run(id) = tab.kind {

@@ -25,6 +25,8 @@ pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
         Mode::Terminate,
         Mode::Run,
         Mode::Confirm,
+        Mode::Tunnels,
+        Mode::TunnelForm,
     ] {
         lines.push(Line::from(Span::styled(
             mode.title().to_owned(),

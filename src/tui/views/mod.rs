@@ -12,6 +12,7 @@ mod run;
 mod runs;
 mod sessions;
 mod shell;
+mod tunnels;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -87,6 +88,17 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap)
         return;
     }
 
+    if state.tabs.active_kind() == &super::state::TabKind::Tunnels {
+        let areas = layout::areas(area, false);
+        chrome::header(frame, areas.header, &ctx);
+        chrome::tab_bar(frame, areas.tabs, &ctx);
+        tunnels::summary_line(frame, areas.filter, &ctx);
+        tunnels::table(frame, areas.table, &ctx);
+        chrome::hints(frame, areas.hints, &ctx);
+        chrome::message(frame, areas.message, &ctx);
+        overlays(frame, area, &ctx);
+        return;
+    }
     if let Some(r) = state.active_run() {
         let areas = layout::shell_areas(area);
         chrome::header(frame, areas.header, &ctx);
@@ -117,6 +129,7 @@ fn overlays(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             Overlay::Palette(p) => palette::overlay(frame, area, p, ctx),
             Overlay::RunConfirm(c) => run::confirm(frame, area, c, ctx),
             Overlay::TerminateConfirm(c) => sessions::terminate_confirm(frame, area, c, ctx),
+            Overlay::TunnelForm(f) => tunnels::form(frame, area, f, ctx),
         }
     }
 }

@@ -1,0 +1,75 @@
+//! `g s` on a host: an ssh tab. The user's ssh runs in a PTY with `fleetdeck proxy` as its
+//! ProxyCommand (`tui::ssh`); the tab is a shell tab whose bytes come from that PTY.
+
+use crate::channel::SessionState;
+use crate::diagnosis::{Outlook, diagnose};
+use crate::tui::app::App;
+use crate::tui::ssh::{spawn_pty, ssh_command};
+use crate::tui::state::Level;
+use crate::tui::tasks::ShellLink;
+
+impl App {
+    pub(super) fn open_ssh(&mut self) {
+        let Some(instance) = self.state.fleet.selected_instance().cloned() else {
+            self.state.flash(Level::Warn, "no host selected");
+            return;
+        };
+        let host = instance
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| instance.instance_id.clone());
+        let diagnosis = diagnose(&instance, self.state.now);
+        if diagnosis.outlook == Outlook::Blocked {
+            let why = diagnosis
+                .headline()
+                .map_or_else(|| diagnosis.summary().to_owned(), |s| s.sentence.clone());
+            self.state
+                .flash(Level::Error, format!("{host}: no ssh: {why}"));
+            return;
+        }
+        let profile = self
+            .services
+            .clients
+            .iter()
+            .find(|c| {
+                c.target.region == instance.region && c.target.profile_label() == instance.profile
+            })
+            .and_then(|c| c.target.profile.clone());
+        let cmd = ssh_command(
+            &self.services.ssh,
+            &instance.instance_id,
+            profile.as_deref(),
+            &instance.region,
+        );
+        let id = self.open_shell_tab(format!("ssh {host}"), instance.instance_id.clone());
+        let (rows, cols) = self.shell_size();
+        let mut link = ShellLink {
+            handle: None,
+            cancel: tokio_util::sync::CancellationToken::new(),
+            held_input: Vec::new(),
+            pty: None,
+        };
+        if let Some(tx) = self.services.tx.clone() {
+            match spawn_pty(tx, &cmd, rows, cols, id) {
+                Ok(pty) => {
+                    link.pty = Some(pty);
+                    if let Some(shell) = self.state.shells.get_mut(&id) {
+                        shell.state = SessionState::Live;
+                    }
+                }
+                Err(e) => {
+                    let reason = format!("cannot run {}: {e}", cmd.program);
+                    if let Some(shell) = self.state.shells.get_mut(&id) {
+                        shell.state = SessionState::Closed {
+                            reason: reason.clone(),
+                        };
+                    }
+                    self.state.flash(Level::Error, reason);
+                    return;
+                }
+            }
+        }
+        self.services.sessions.insert(id, link);
+    }
+}
