@@ -1,7 +1,8 @@
 //! The console's full inventory refresh (its `InventoryWorker`, the path `r` and start-up take)
 //! against a 10,000-instance simulator: it must make exactly the minimum number of API calls the
 //! page limits allow, ⌈EC2 instances / 1000⌉ DescribeInstances and ⌈SSM nodes / 50⌉
-//! DescribeInstanceInformation per region, and nothing else. Prints the calls and the wall time
+//! DescribeInstanceInformation per region, one ListTagsForResource per hybrid node (their tags
+//! are not in EC2), and nothing else. Prints the calls and the wall time
 //! (docs/performance.md); `cargo test --release --test refresh_sim -- --nocapture` for the figure.
 
 mod common;
@@ -67,16 +68,18 @@ async fn console_refresh_of_10k_instances_makes_the_minimum_api_calls() {
     assert!(inventory.problems.is_empty(), "{:?}", inventory.problems);
 
     let stats = sim.stats();
-    let (mut ec2_min, mut ssm_min) = (0, 0);
+    let (mut ec2_min, mut ssm_min, mut hybrid) = (0, 0, 0);
     for region in &regions {
         let here = sim.fleet().iter().filter(|i| &i.region == region);
         let ec2 = here.clone().filter(|i| i.ec2.is_some()).count() as u64;
-        let ssm = here.filter(|i| i.ssm.is_some()).count() as u64;
+        let ssm = here.clone().filter(|i| i.ssm.is_some()).count() as u64;
+        hybrid += here.filter(|i| i.ssm.is_some() && i.ec2.is_none()).count() as u64;
         ec2_min += ec2.div_ceil(1000);
         ssm_min += ssm.div_ceil(50);
     }
     let ec2_calls = stats.calls("ec2", "DescribeInstances");
     let ssm_calls = stats.calls("ssm", "DescribeInstanceInformation");
+    let tag_calls = stats.calls("ssm", "ListTagsForResource");
     eprintln!(
         "console refresh of {INSTANCES} instances over {} regions: {ec2_calls} DescribeInstances \
          (minimum {ec2_min}), {ssm_calls} DescribeInstanceInformation (minimum {ssm_min}), \
@@ -87,9 +90,10 @@ async fn console_refresh_of_10k_instances_makes_the_minimum_api_calls() {
     );
     assert_eq!(ec2_calls, ec2_min, "EC2 pages");
     assert_eq!(ssm_calls, ssm_min, "SSM pages");
+    assert_eq!(tag_calls, hybrid, "one tag read per hybrid node");
     assert_eq!(
         stats.total_calls,
-        ec2_min + ssm_min,
+        ec2_min + ssm_min + hybrid,
         "no other call: {stats:?}"
     );
 
