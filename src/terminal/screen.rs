@@ -24,6 +24,31 @@ pub fn scrollback_lines(cols: u16) -> usize {
 /// screen, of which it shows what fits.
 pub const MIN_SIZE: u16 = 2;
 
+/// The emulator failed on some output and the screen was reset (the session goes on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the terminal emulator failed on this output and the screen was reset; the session goes on \
+     (Ctrl-L redraws)"
+)]
+pub struct ScreenReset;
+
+thread_local! {
+    static CONTAINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is inside a call whose panic is caught and recovered from: the console's
+/// panic hook then leaves the terminal as it is (the console goes on) and prints nothing.
+pub fn panic_is_contained() -> bool {
+    CONTAINED.with(std::cell::Cell::get)
+}
+
+fn contain_panic<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let outer = CONTAINED.with(|c| c.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CONTAINED.with(|c| c.set(outer));
+    result
+}
+
 pub struct TermScreen {
     parser: vt100::Parser,
 }
@@ -80,9 +105,17 @@ impl TermScreen {
         TermScreen { parser }
     }
 
-    /// Bytes from the remote shell.
-    pub fn process(&mut self, bytes: &[u8]) {
-        self.parser.process(bytes);
+    /// Bytes from the remote shell. vt100 0.16 can panic on some screens (a wide character cut
+    /// by a narrowing resize, then written over: docs/security.md); the session must outlive its
+    /// emulator, so such a panic is caught and the screen starts again blank at the same size.
+    pub fn process(&mut self, bytes: &[u8]) -> Result<(), ScreenReset> {
+        if contain_panic(|| self.parser.process(bytes)).is_ok() {
+            return Ok(());
+        }
+        let (rows, cols) = self.parser.screen().size();
+        self.parser = vt100::Parser::new(rows, cols, scrollback_lines(cols));
+        tracing::warn!("the terminal emulator failed on this output; the screen was reset");
+        Err(ScreenReset)
     }
 
     /// (rows, cols).
@@ -144,13 +177,14 @@ mod tests {
     #[test]
     fn resize_keeps_text_and_clamps_the_cursor() {
         let mut s = TermScreen::new(5, 20);
-        s.process(b"hello\r\nworld\r\n");
+        s.process(b"hello\r\nworld\r\n").expect("emulated");
         assert_eq!(s.size(), (5, 20));
         assert!(s.resize(10, 40));
         assert_eq!(s.size(), (10, 40));
         assert!(!s.resize(10, 40), "same size: no change");
         assert!(s.text().contains("hello\nworld"), "{:?}", s.text());
-        s.process(b"0123456789012345678901234567890123456789XYZ");
+        s.process(b"0123456789012345678901234567890123456789XYZ")
+            .expect("emulated");
         assert!(s.text().contains("XYZ"));
         // Narrower: the cursor stays inside the new screen.
         assert!(s.resize(3, 10));
@@ -176,7 +210,8 @@ mod tests {
     fn scrollback_and_scroll() {
         let mut s = TermScreen::new(4, 20);
         for i in 0..30 {
-            s.process(format!("line {i}\r\n").as_bytes());
+            s.process(format!("line {i}\r\n").as_bytes())
+                .expect("emulated");
         }
         assert_eq!(s.scrollback(), 0);
         assert!(!s.text().contains("line 0\n"));
@@ -193,11 +228,13 @@ mod tests {
     fn a_restored_snapshot_continues_like_the_original() {
         let mut s = TermScreen::without_scrollback(5, 20);
         // A scroll region, colours and a saved cursor: state the text alone would not keep.
-        s.process(b"\x1b[2;4r\x1b[31mred\x1b7\r\nnext\x1b[?2004h");
+        s.process(b"\x1b[2;4r\x1b[31mred\x1b7\r\nnext\x1b[?2004h")
+            .expect("emulated");
         let snap = s.snapshot();
         let mut copy = TermScreen::restore(&snap);
         for t in [&mut s, &mut copy] {
-            t.process(b"\x1b8 back\r\n1\r\n2\r\n3\r\n4\r\n");
+            t.process(b"\x1b8 back\r\n1\r\n2\r\n3\r\n4\r\n")
+                .expect("emulated");
         }
         assert_eq!(
             copy.screen().contents_formatted(),
@@ -214,8 +251,25 @@ mod tests {
     fn modes_follow_the_remote() {
         let mut s = TermScreen::new(4, 20);
         assert!(!s.bracketed_paste());
-        s.process(b"\x1b[?2004h\x1b[?1h");
+        s.process(b"\x1b[?2004h\x1b[?1h").expect("emulated");
         assert!(s.bracketed_paste());
         assert!(s.key_modes().application_cursor);
+    }
+
+    #[test]
+    fn a_panic_of_the_emulator_resets_the_screen_and_the_tab_goes_on() {
+        // A wide character in the last columns, cut by a narrowing resize, then written over:
+        // vt100 0.16 panics there.
+        let mut s = TermScreen::new(4, 12);
+        s.process("abcdefghij中\r\n".repeat(3).as_bytes())
+            .expect("fits");
+        s.resize(4, 11);
+        assert!(!panic_is_contained());
+        let reset = s.process(b"\x1b[1;1Hxyz more text here\r\n");
+        assert_eq!(reset, Err(ScreenReset));
+        assert!(!panic_is_contained(), "the flag is cleared after the call");
+        assert_eq!(s.size(), (4, 11), "same size after the reset");
+        s.process(b"still here").expect("a fresh screen");
+        assert!(s.screen().contents().contains("still here"));
     }
 }

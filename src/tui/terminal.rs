@@ -77,6 +77,11 @@ pub fn install_panic_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            // Caught and recovered from where it happened (a tab's emulator): the console goes
+            // on, so the terminal stays as it is and nothing is printed over it.
+            if crate::terminal::screen::panic_is_contained() {
+                return;
+            }
             restore();
             previous(info);
         }));

@@ -168,7 +168,9 @@ impl ReplayTab {
         self.last_fed = 0;
         for (i, frame) in timeline.frames()[self.shown..until].iter().enumerate() {
             let bytes = frame.terminal_bytes();
-            self.screen.process(bytes.as_bytes());
+            // A reset is rare and the replay keeps going from a blank screen; the next frames
+            // draw what follows, as they did for the live session's terminal.
+            let _ = self.screen.process(bytes.as_bytes());
             self.last_fed += bytes.len();
             self.keyframes
                 .fed(self.shown + i + 1, bytes.len(), &self.screen);

@@ -169,7 +169,10 @@ impl App {
                             "first output of the shell tab"
                         );
                     }
-                    shell.screen.process(&bytes);
+                    if let Err(reset) = shell.screen.process(&bytes) {
+                        let host = shell.host.clone();
+                        self.state.flash(Level::Warn, format!("{host}: {reset}"));
+                    }
                 }
             }
             Action::ShellStateChanged { tab, state } => self.shell_state(tab, state),
