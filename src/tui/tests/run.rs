@@ -308,6 +308,45 @@ fn run_tab_finished_groups_outputs_and_enter_shows_one() {
 }
 
 #[test]
+fn a_cancelled_group_is_marked_neither_ok_nor_failed() {
+    let (mut a, run) = running();
+    let mut hosts: Vec<HostResult> = (1..=11)
+        .map(|n| result(n, HostStatus::Success, "ok\n", 0))
+        .collect();
+    hosts.push(result(12, HostStatus::Cancelled, "", -1));
+    let report = RunReport {
+        run_id: "run-1".into(),
+        started_at: now(),
+        finished_at: now() + Duration::seconds(9),
+        sends: Vec::new(),
+        hosts,
+        skipped: Vec::new(),
+        notes: Vec::new(),
+        api_calls: 7,
+        polls: 4,
+        throttled_polls: 0,
+    };
+    a.update(Action::RunFinished {
+        run,
+        report: Box::new(report),
+    });
+    let text = screen(&render(&mut a, (100, 30)), None);
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?}:\n{text}"))
+            .to_owned()
+    };
+    assert!(line("11 hosts: ok").contains('✔'), "{text}");
+    let cancelled = line("1 host:");
+    assert!(cancelled.contains("Cancelled"), "{text}");
+    assert!(
+        !cancelled.contains('✔') && !cancelled.contains('✖'),
+        "{cancelled}"
+    );
+}
+
+#[test]
 fn rerun_failed_goes_through_the_confirm_overlay() {
     let (mut a, _) = finished();
     type_keys(&mut a, "c");

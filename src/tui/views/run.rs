@@ -267,9 +267,14 @@ pub fn tab(frame: &mut Frame, area: Rect, run: &RunTab, ctx: &Ctx) {
                 )),
                 Row::Group(g) => {
                     let group = &run.groups[g];
-                    let failed = group.statuses.iter().any(|s| s.is_failure());
-                    let mark = if failed { "✖" } else { "✔" };
-                    let role = if failed { Role::Error } else { Role::Ok };
+                    // Cancelled (or not yet finished) hosts are neither a success nor a failure.
+                    let (mark, role) = if group.statuses.iter().any(|s| s.is_failure()) {
+                        ("✖", Role::Error)
+                    } else if group.statuses.iter().all(|s| *s == HostStatus::Success) {
+                        ("✔", Role::Ok)
+                    } else {
+                        ("•", Role::Warn)
+                    };
                     Line::from(vec![
                         Span::styled(format!(" {mark} "), base.patch(fg(ctx, role))),
                         Span::styled(fit(&group.headline(), w.saturating_sub(4)), base),
