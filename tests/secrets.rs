@@ -270,10 +270,11 @@ fn tokens_stream_urls_and_credentials_reach_no_log_screen_or_file() {
         .read_line(&mut first)
         .expect("the listening line");
     let tunnel = Guard(child);
+    // Without --bind, a tunnel listens on loopback only.
     let addr = first
         .split_whitespace()
         .find(|w| w.starts_with("127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .unwrap_or_else(|| panic!("no loopback address in {first:?}"))
         .to_string();
     let mut conn = TcpStream::connect(&addr).expect("connect through the tunnel");
     conn.set_read_timeout(Some(LIMIT)).expect("timeout");
