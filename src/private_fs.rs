@@ -48,7 +48,7 @@ mod tests {
     }
 
     #[test]
-    fn new_dirs_are_0700_and_files_0600_even_over_an_open_file() {
+    fn new_dirs_are_0700_and_files_0600_and_an_existing_file_is_narrowed() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("a/b");
         create_dir(&dir).unwrap();

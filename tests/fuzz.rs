@@ -27,7 +27,7 @@ use fleetdeck::channel::smux::{Cmd, Decoder, Frame};
 use fleetdeck::config::{Config, ConfigError, line_and_column};
 use fleetdeck::model::{Instance, InstanceState, PingStatus, PlatformType};
 use fleetdeck::replay::{LogEvent, LogFormat, Timeline, TimelineBuilder, strip_controls};
-use fleetdeck::search::Query;
+use fleetdeck::search::{FleetIndex, Highlighter, Query};
 
 /// Cases per property: `PROPTEST_CASES`, else 128 (the whole file in well under a minute in a
 /// debug build on 2 cores). Failures are reported with their minimal input and kept as named
@@ -531,6 +531,35 @@ proptest! {
                 let _ = q.narrows(&Query::default());
             }
             Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+
+    /// The fuzzy part goes to nucleo's pattern syntax (`!`, `^`, `$`, `'`, `\\`): searching and
+    /// highlighting take any of it, and highlights stay inside the text.
+    #[test]
+    fn query_search_and_highlight_take_any_text(
+        input in query_text(),
+        names in prop::collection::vec("(\\PC|[a-z0-9 -]|\r\n){0,16}", 1..6),
+    ) {
+        let Ok(q) = Query::parse(&input) else { return Ok(()); };
+        let fleet: Vec<Instance> = names
+            .iter()
+            .enumerate()
+            .map(|(n, name)| {
+                let mut i = instance(name.clone(), format!("i-{n:017x}"));
+                i.name = Some(name.clone());
+                i
+            })
+            .collect();
+        let mut index = FleetIndex::new(&fleet);
+        for hit in index.search(&fleet, &q) {
+            prop_assert!(hit.index < fleet.len());
+        }
+        let mut highlighter = Highlighter::new(&q);
+        for name in &names {
+            let chars = name.chars().count();
+            prop_assert!(index.highlight(&q, name).iter().all(|&p| (p as usize) < chars.max(1)));
+            prop_assert!(highlighter.positions(name).iter().all(|&p| (p as usize) < chars.max(1)));
         }
     }
 

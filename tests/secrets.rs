@@ -270,10 +270,11 @@ fn tokens_stream_urls_and_credentials_reach_no_log_screen_or_file() {
         .read_line(&mut first)
         .expect("the listening line");
     let tunnel = Guard(child);
+    // Without --bind, a tunnel listens on loopback only.
     let addr = first
         .split_whitespace()
         .find(|w| w.starts_with("127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .unwrap_or_else(|| panic!("no loopback address in {first:?}"))
         .to_string();
     let mut conn = TcpStream::connect(&addr).expect("connect through the tunnel");
     conn.set_read_timeout(Some(LIMIT)).expect("timeout");
@@ -325,8 +326,8 @@ fn tokens_stream_urls_and_credentials_reach_no_log_screen_or_file() {
     term.wait("the filter to close", |s| !s.contains('▏'));
     term.send(&["Enter"], false);
     term.wait("the shell tab's prompt", |s| s.contains("ssm-user@"));
-    term.line("echo $((6*7))");
-    term.wait("the command's output", |s| s.contains("42"));
+    term.line("echo $((6*7))-answered");
+    term.wait("the command's output", |s| s.contains("42-answered"));
     haystacks.push(Haystack {
         name: "console screen".into(),
         text: term.screen(),

@@ -179,6 +179,43 @@ mod tests {
         );
     }
 
+    /// A dial that fails (nothing listening, or a peer that answers HTTP 403) reports why
+    /// without the StreamUrl: the error is shown on screen and logged.
+    #[tokio::test]
+    async fn dial_errors_do_not_carry_the_stream_url() {
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let forbidding = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = forbidding.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            if let Ok((mut sock, _)) = forbidding.accept().await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 1024];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        for port in [closed, port] {
+            let url = Secret::new(format!(
+                "ws://127.0.0.1:{port}/v1/data-channel/s-1?role=publish_subscribe&cell-number=CELLSECRET"
+            ));
+            let err = open(&url, &Secret::new("TOKENSECRET"), "c", None)
+                .await
+                .expect_err("nothing to dial");
+            let text = format!("{err} {err:?}");
+            assert!(
+                !text.contains("CELLSECRET") && !text.contains("TOKENSECRET"),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn secrets_never_print() {
         let s = Secret::new("wss://x/v1/data-channel/a?token=SECRET");
