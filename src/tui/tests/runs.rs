@@ -305,7 +305,7 @@ fn run_options_reach_the_plan_and_bad_ones_send_nothing() {
     assert_eq!(o.commands, vec!["df -h /"]);
     let text = screen(&render(&mut a, (100, 30)), None);
     assert!(
-        text.contains("MaxConcurrency 2 · MaxErrors 50% · timeout 60 s"),
+        text.contains("MaxConcurrency 2 · MaxErrors 50% · timeout 60 s · CloudWatch output on"),
         "{text}"
     );
     type_keys(&mut a, "<Esc>");
