@@ -700,3 +700,30 @@ async fn attach_follows_a_command_sent_elsewhere_live_and_cancels_it() {
     );
     assert!(report.finished_at - report.started_at < chrono::Duration::seconds(25));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_own_counter_counts_exactly_its_requests() {
+    let f = fixture(120).await;
+    let hosts = online_linux(&f.sim, "us-east-1", 4);
+    let plan = ids_plan(&f, &hosts, opts("hostname"));
+    let own = Arc::new(CallStats::default());
+    let counted: Vec<Clients> = f.clients.iter().map(|c| c.counted(own.clone())).collect();
+    let shared_before = f.clients[0].stats.attempts();
+    let sim_before = f.sim.stats().total_calls;
+    let report = tokio::time::timeout(
+        DEADLINE,
+        run::exec::execute_quietly(&plan, &counted, &fast()),
+    )
+    .await
+    .expect("the run ends");
+    assert!(report.all_succeeded(), "{:?}", report.hosts);
+    let made = f.sim.stats().total_calls - sim_before;
+    assert!(made >= 2, "at least a SendCommand and a poll: {made}");
+    assert_eq!(own.attempts(), made, "the run's counter saw every request");
+    assert_eq!(report.api_calls, made);
+    assert_eq!(
+        f.clients[0].stats.attempts() - shared_before,
+        made,
+        "the console-wide counter still counts them too"
+    );
+}
