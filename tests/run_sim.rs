@@ -625,3 +625,105 @@ async fn history_lists_past_runs_newest_first_and_attach_reads_one_back() {
     assert_eq!(outputs(&again), outputs(&first));
     assert!(again.api_calls >= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_follows_a_command_sent_elsewhere_live_and_cancels_it() {
+    let f = fixture(120).await;
+    let hosts = online_linux(&f.sim, "us-east-1", 3);
+    let clients = f
+        .clients
+        .iter()
+        .find(|c| c.target.region == "us-east-1")
+        .expect("us-east-1 clients");
+    // Sent by someone else (straight through the SDK): two hosts sleep, one answers at once.
+    let script = format!(
+        "if [ \"$INSTANCE_ID\" = {} ]; then echo quick; else sleep 30; fi",
+        hosts[2].id
+    );
+    clients
+        .ssm
+        .send_command()
+        .document_name("AWS-RunShellScript")
+        .parameters("commands", vec![script])
+        .set_instance_ids(Some(hosts.iter().map(|h| h.id.clone()).collect()))
+        .send()
+        .await
+        .expect("SendCommand");
+    let (commands, _) = run::history::list_commands(&f.clients, None).await;
+    let past = commands.first().expect("the command is listed").clone();
+    assert!(past.in_flight(), "{past:?}");
+    let plan = run::history::plan_for(&past, &f.inventory);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (ctl, ctl_rx) = mpsc::unbounded_channel();
+    let all = f.clients.clone();
+    let id = past.command_id.clone();
+    let task =
+        tokio::spawn(async move { run::attach(&plan, &id, &all, &fast(), &tx, ctl_rx).await });
+    let (first, second) = (hosts[0].id.clone(), hosts[1].id.clone());
+    let mut running = BTreeSet::new();
+    let mut asked_all = false;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        if let RunEvent::Host(u) = event {
+            // Once both sleepers run: cancel the first alone.
+            if u.status == HostStatus::InProgress
+                && running.insert(u.instance_id.clone())
+                && running.contains(&first)
+                && running.contains(&second)
+            {
+                ctl.send(Control::CancelHost(first.clone())).expect("send");
+            }
+            if u.instance_id == first && u.status == HostStatus::Cancelled && !asked_all {
+                asked_all = true;
+                ctl.send(Control::CancelAll).expect("send");
+            }
+        }
+    }
+    let report = tokio::time::timeout(DEADLINE, task)
+        .await
+        .expect("attach ends after the cancel")
+        .expect("task");
+    assert!(asked_all, "the one-host cancel reached the command");
+    let by_id = |id: &str| {
+        report
+            .hosts
+            .iter()
+            .find(|h| h.instance_id == id)
+            .unwrap_or_else(|| panic!("{id} in {:?}", report.hosts))
+    };
+    assert_eq!(by_id(&first).status, HostStatus::Cancelled);
+    assert_eq!(by_id(&second).status, HostStatus::Cancelled);
+    let quick = by_id(&hosts[2].id);
+    assert_eq!(
+        (quick.status, quick.stdout.as_str()),
+        (HostStatus::Success, "quick\n")
+    );
+    assert!(report.finished_at - report.started_at < chrono::Duration::seconds(25));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_own_counter_counts_exactly_its_requests() {
+    let f = fixture(120).await;
+    let hosts = online_linux(&f.sim, "us-east-1", 4);
+    let plan = ids_plan(&f, &hosts, opts("hostname"));
+    let own = Arc::new(CallStats::default());
+    let counted: Vec<Clients> = f.clients.iter().map(|c| c.counted(own.clone())).collect();
+    let shared_before = f.clients[0].stats.attempts();
+    let sim_before = f.sim.stats().total_calls;
+    let report = tokio::time::timeout(
+        DEADLINE,
+        run::exec::execute_quietly(&plan, &counted, &fast()),
+    )
+    .await
+    .expect("the run ends");
+    assert!(report.all_succeeded(), "{:?}", report.hosts);
+    let made = f.sim.stats().total_calls - sim_before;
+    assert!(made >= 2, "at least a SendCommand and a poll: {made}");
+    assert_eq!(own.attempts(), made, "the run's counter saw every request");
+    assert_eq!(report.api_calls, made);
+    assert_eq!(
+        f.clients[0].stats.attempts() - shared_before,
+        made,
+        "the console-wide counter still counts them too"
+    );
+}

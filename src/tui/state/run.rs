@@ -131,7 +131,11 @@ impl RunConfirm {
                 .map_or("0 (AWS default)".into(), |r| r.to_string()),
             o.execution_timeout
                 .map_or("3600 s (AWS default)".into(), |s| format!("{s} s")),
-        )
+        ) + if o.cloudwatch.is_some() {
+            " · CloudWatch output on"
+        } else {
+            ""
+        }
     }
 }
 

@@ -98,6 +98,10 @@ fn c_opens_the_runs_tab_reading_the_history() {
     type_keys(&mut a, "1:runs<Enter>");
     assert_eq!(a.state.tabs.active_kind(), &TabKind::Runs);
     assert_eq!(a.state.tabs.tabs().len(), 2);
+    assert_eq!(
+        a.state.run_history.generation, 1,
+        "no second read while one is in flight"
+    );
 }
 
 #[test]
@@ -126,6 +130,15 @@ fn runs_filter_refresh_and_stale_answers() {
     type_keys(&mut a, "<Esc>jj");
     assert_eq!(a.state.run_history.selected, 2);
 
+    // Coming back to the tab reads again: runs may have been sent since.
+    let before = a.state.run_history.generation;
+    type_keys(&mut a, "1C");
+    assert_eq!(a.state.run_history.loading, Some(before + 1));
+    a.update(Action::RunsLoaded {
+        generation: before + 1,
+        commands: a.state.run_history.commands().to_vec(),
+        problems: Vec::new(),
+    });
     // `r` reads again; an answer to an older read is dropped.
     let old = a.state.run_history.generation;
     type_keys(&mut a, "r");
@@ -305,7 +318,7 @@ fn run_options_reach_the_plan_and_bad_ones_send_nothing() {
     assert_eq!(o.commands, vec!["df -h /"]);
     let text = screen(&render(&mut a, (100, 30)), None);
     assert!(
-        text.contains("MaxConcurrency 2 · MaxErrors 50% · timeout 60 s"),
+        text.contains("MaxConcurrency 2 · MaxErrors 50% · timeout 60 s · CloudWatch output on"),
         "{text}"
     );
     type_keys(&mut a, "<Esc>");

@@ -18,7 +18,8 @@ impl App {
         self.state.tabs.active_kind() == &TabKind::Runs
     }
 
-    /// `:runs`: focus the Runs tab (opening it first) and read the history if not yet.
+    /// `:runs`: focus the Runs tab (opening it first) and read the history again, since runs
+    /// may have been sent since (unless a read is in flight).
     pub(super) fn open_runs(&mut self) {
         if !self.state.tabs.focus(&TabKind::Runs) {
             self.state.tabs.open(Tab {
@@ -28,8 +29,7 @@ impl App {
             });
         }
         self.relayout_runs();
-        let h = &self.state.run_history;
-        if !h.loaded && h.loading.is_none() {
+        if self.state.run_history.loading.is_none() {
             self.load_runs();
         }
     }
