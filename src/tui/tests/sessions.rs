@@ -356,6 +356,11 @@ fn terminate_asks_first_and_sends_only_after_the_short_id() {
         problems: Vec::new(),
     });
     assert_eq!(a.state.sessions.sessions()[0].status, "Terminated");
+    let msg = a.state.message.clone().expect("a message").text;
+    assert_eq!(
+        msg, "ana-05a1b2c3 terminated",
+        "the read again keeps the message"
+    );
     let text = screen(&render(&mut a, (100, 30)), None);
     let row = text
         .lines()

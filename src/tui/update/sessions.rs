@@ -76,12 +76,20 @@ impl App {
         s.set_now(now);
         let n = sessions.len();
         s.replace(sessions);
+        let quiet = std::mem::take(&mut s.quiet);
         let text = match problems.first() {
-            Some(p) => (Level::Warn, p.clone()),
-            None => (Level::Info, format!("{n} sessions")),
+            Some(p) => Some((Level::Warn, p.clone())),
+            // A read after a termination keeps the message that says how it went.
+            None if quiet => None,
+            None => Some((
+                Level::Info,
+                format!("{n} session{}", if n == 1 { "" } else { "s" }),
+            )),
         };
         s.problems = problems;
-        self.state.flash(text.0, text.1);
+        if let Some((level, text)) = text {
+            self.state.flash(level, text);
+        }
     }
 
     pub(super) fn sessions_action(&mut self, action: Action) {
