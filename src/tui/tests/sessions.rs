@@ -494,3 +494,42 @@ fn r_before_the_sessions_are_read_replays_once_they_are() {
     let msg = a.state.message.clone().expect("a message").text;
     assert!(msg.contains("only session is still active"), "{msg}");
 }
+
+#[test]
+fn recent_sessions_are_read_again_after_r_and_after_a_shell_on_the_host() {
+    use crate::tui::state::Recent;
+    let loaded = |a: &mut App| {
+        a.update(Action::RecentSessionsLoaded {
+            key: pay_api_key(),
+            result: Ok(pay_api_sessions()),
+        });
+        assert!(matches!(
+            a.state.recent.get(&pay_api_key()),
+            Some(Recent::Loaded { .. })
+        ));
+    };
+    let mut a = app();
+    select(&mut a, "pay-api-prod-1");
+    type_keys(&mut a, "d");
+    loaded(&mut a);
+    // `r` reads everything again, the shown host's sessions too.
+    type_keys(&mut a, "r");
+    assert_eq!(a.state.recent.get(&pay_api_key()), Some(&Recent::Loading));
+    loaded(&mut a);
+    // A shell on the host ends: its history changed.
+    let tab = open_shell_on(&mut a, "pay-api-prod-1");
+    a.update(Action::ShellStateChanged {
+        tab,
+        state: crate::channel::SessionState::Closed {
+            reason: "exit".into(),
+        },
+    });
+    assert_eq!(a.state.recent.get(&pay_api_key()), None, "forgotten");
+    a.dispatch(ctrl(']'));
+    type_keys(&mut a, "1");
+    assert_eq!(
+        a.state.recent.get(&pay_api_key()),
+        Some(&Recent::Loading),
+        "read again when the pane shows it"
+    );
+}

@@ -22,6 +22,7 @@ use super::views::layout;
 impl App {
     pub fn update(&mut self, action: Action) {
         self.mark_dirty();
+        self.outdate_recent_sessions(&action);
         match action {
             Action::Quit => self.state.quit = true,
             Action::Noop => {}

@@ -20,6 +20,27 @@ impl App {
             .cloned()
     }
 
+    /// Before every action: what makes a host's recent sessions out of date. A shell on it
+    /// started or ended (its history changed), or `r` (read everything again).
+    pub(super) fn outdate_recent_sessions(&mut self, action: &Action) {
+        let tab = match action {
+            Action::Refresh => {
+                self.state.recent.clear();
+                return;
+            }
+            Action::ShellStarted { tab, .. } => *tab,
+            Action::ShellStateChanged {
+                tab,
+                state: crate::channel::SessionState::Closed { .. },
+            } => *tab,
+            _ => return,
+        };
+        if let Some(shell) = self.state.shells.get(&tab) {
+            let id = shell.instance_id.clone();
+            self.state.recent.forget(&id);
+        }
+    }
+
     /// After every action: when the detail pane shows a host whose sessions were never read,
     /// read them (unless a read is in flight; its report brings us back here).
     pub(super) fn want_recent_sessions(&mut self) {
