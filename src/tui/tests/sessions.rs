@@ -533,3 +533,33 @@ fn recent_sessions_are_read_again_after_r_and_after_a_shell_on_the_host() {
         "read again when the pane shows it"
     );
 }
+
+#[test]
+fn r_while_another_hosts_read_is_in_flight_waits_its_turn() {
+    use crate::tui::state::Recent;
+    let mut a = app();
+    select(&mut a, "api-prod-1");
+    type_keys(&mut a, "d");
+    let first = crate::tui::state::HostKey::of(a.state.fleet.selected_instance().expect("host"));
+    assert_eq!(a.state.recent.get(&first), Some(&Recent::Loading));
+    // The pane closes, R on pay-api-prod-1: one read at a time, so it waits.
+    type_keys(&mut a, "d");
+    select(&mut a, "pay-api-prod-1");
+    type_keys(&mut a, "R");
+    assert_eq!(a.state.recent.get(&pay_api_key()), None);
+    a.update(Action::RecentSessionsLoaded {
+        key: first,
+        result: Ok(Vec::new()),
+    });
+    assert_eq!(
+        a.state.recent.get(&pay_api_key()),
+        Some(&Recent::Loading),
+        "its turn came"
+    );
+    a.update(Action::RecentSessionsLoaded {
+        key: pay_api_key(),
+        result: Ok(pay_api_sessions()),
+    });
+    let id = a.state.tabs.active_replay().expect("replays once read");
+    assert_eq!(a.state.replays[&id].session_id, "carla-52f00d");
+}

@@ -64,8 +64,9 @@ impl App {
         let instance: Vec<_> = self
             .state
             .fleet
-            .selected_instance()
-            .filter(|i| HostKey::of(i) == key)
+            .instances()
+            .iter()
+            .find(|i| HostKey::of(i) == key)
             .cloned()
             .into_iter()
             .collect();
@@ -87,9 +88,14 @@ impl App {
         result: Result<Vec<SessionSummary>, String>,
     ) {
         self.state.recent.loaded(key.clone(), result);
-        if self.state.recent.pending_replay.as_ref() == Some(&key) {
-            self.state.recent.pending_replay = None;
-            self.replay_newest(&key);
+        match self.state.recent.pending_replay.clone() {
+            Some(pending) if pending == key => {
+                self.state.recent.pending_replay = None;
+                self.replay_newest(&key);
+            }
+            // `R` was pressed on a host while another host's read was in flight: its turn now.
+            Some(pending) => self.load_recent(pending),
+            None => {}
         }
     }
 
