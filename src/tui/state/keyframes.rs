@@ -73,7 +73,13 @@ impl Keyframes {
         }
     }
 
-    /// The screen after the most frames, at most `until`: where a seek back to `until` starts.
+    /// How many frames the keyframe nearest below `until` has shown, if any.
+    pub fn nearest(&self, until: usize) -> Option<usize> {
+        let i = self.list.partition_point(|(at, _)| *at <= until);
+        self.list.get(i.checked_sub(1)?).map(|(at, _)| *at)
+    }
+
+    /// The screen after the most frames, at most `until`: where a seek to `until` starts.
     pub fn restore(&mut self, until: usize) -> Option<(usize, TermScreen)> {
         self.since = 0;
         let i = self.list.partition_point(|(at, _)| *at <= until);

@@ -150,15 +150,21 @@ impl ReplayTab {
         self.keyframes.len()
     }
 
-    /// Moves to `t` (clamped to the log) and brings the screen there: the frames in between,
-    /// or, going back, the frames after the nearest keyframe (else after the start).
+    /// Moves to `t` (clamped to the log) and brings the screen there: the frames after the
+    /// nearest keyframe when going back or jumping past one, else the frames in between.
     pub fn seek(&mut self, t: Duration) {
         let Some(timeline) = self.timeline.clone() else {
             return;
         };
         self.position = t.min(timeline.duration());
         let until = timeline.frames_until(self.position);
-        if until < self.shown {
+        // Back, or forward past a keyframe (a part played before): start from a saved screen.
+        if until < self.shown
+            || self
+                .keyframes
+                .nearest(until)
+                .is_some_and(|at| at > self.shown)
+        {
             let (rows, cols) = self.screen.size();
             (self.shown, self.screen) = self
                 .keyframes
@@ -320,6 +326,16 @@ mod tests {
             r.last_fed < 2_000 && r.last_fed < total / 10,
             "fed {} of {total} bytes",
             r.last_fed
+        );
+        // A jump forward over a part played before starts from a keyframe too.
+        r.seek(Duration::from_secs(10));
+        r.seek(Duration::from_secs(590));
+        assert!(r.last_fed < 2_000, "fed {} of {total} bytes", r.last_fed);
+        let mut fresh = tab(&timeline, usize::MAX);
+        fresh.seek(Duration::from_secs(590));
+        assert_eq!(
+            r.screen.screen().contents_formatted(),
+            fresh.screen.screen().contents_formatted()
         );
     }
 
