@@ -7,6 +7,7 @@
 //! same screen as feeding everything (tested in `replay.rs`). Memory stays bounded: past
 //! [`MAX_KEYFRAMES`] every other keyframe is dropped and the interval doubles.
 
+use crate::replay::Timeline;
 use crate::terminal::TermScreen;
 use crate::terminal::screen::Snapshot;
 
@@ -15,7 +16,7 @@ pub const FIRST_EVERY: usize = 256 * 1024;
 /// At most this many screens are kept (each rows × cols × 64 bytes or so).
 pub const MAX_KEYFRAMES: usize = 64;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Keyframes {
     every: usize,
     /// Bytes fed since the last keyframe (or since a restore).
@@ -38,6 +39,33 @@ impl Keyframes {
             since: 0,
             list: Vec::new(),
         }
+    }
+
+    /// Keyframes over the whole of `timeline` on a `rows`×`cols` screen, built off the event
+    /// loop right after a log loads so that even a first jump far forward is cheap. Stops early
+    /// (returning `None`) when `stop` says so, checked every few hundred frames.
+    pub fn build(
+        timeline: &Timeline,
+        (rows, cols): (u16, u16),
+        every: usize,
+        stop: impl Fn() -> bool,
+    ) -> Option<Keyframes> {
+        let mut screen = TermScreen::without_scrollback(rows, cols);
+        let mut keyframes = Keyframes::every(every);
+        for (i, frame) in timeline.frames().iter().enumerate() {
+            if i % 256 == 0 && stop() {
+                return None;
+            }
+            let bytes = frame.terminal_bytes();
+            screen.process(bytes.as_bytes());
+            keyframes.fed(i + 1, bytes.len(), &screen);
+        }
+        Some(keyframes)
+    }
+
+    /// Frames the last keyframe has shown (0 without any).
+    pub fn reach(&self) -> usize {
+        self.list.last().map_or(0, |(at, _)| *at)
     }
 
     pub fn len(&self) -> usize {

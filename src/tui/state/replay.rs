@@ -91,8 +91,8 @@ impl ReplayTab {
         self.speed = self.speed.saturating_sub(1);
     }
 
-    pub fn loaded(&mut self, timeline: Timeline) {
-        self.timeline = Some(Arc::new(timeline));
+    pub fn loaded(&mut self, timeline: impl Into<Arc<Timeline>>) {
+        self.timeline = Some(timeline.into());
         self.position = Duration::ZERO;
         self.shown = 0;
         self.sync();
@@ -143,6 +143,16 @@ impl ReplayTab {
     /// Keyframes `bytes` apart instead of the default (tests).
     pub fn set_keyframe_interval(&mut self, bytes: usize) {
         self.keyframes = Keyframes::every(bytes);
+    }
+
+    /// Keyframes built for the whole log off the event loop: kept if they were built for this
+    /// screen's size and reach further than the ones saved while playing. True if kept.
+    pub fn adopt_keyframes(&mut self, size: (u16, u16), keyframes: Keyframes) -> bool {
+        if self.screen.size() != size || keyframes.reach() <= self.keyframes.reach() {
+            return false;
+        }
+        self.keyframes = keyframes;
+        true
     }
 
     /// Screens saved so far for seeking back.
@@ -336,6 +346,33 @@ mod tests {
         assert_eq!(
             r.screen.screen().contents_formatted(),
             fresh.screen.screen().contents_formatted()
+        );
+    }
+
+    #[test]
+    fn keyframes_built_after_loading_make_a_first_jump_forward_cheap() {
+        let timeline = long_timeline();
+        let mut r = tab(&timeline, usize::MAX);
+        let built = Keyframes::build(&timeline, (12, 40), 1_000, || false).unwrap();
+        assert!(built.len() > 1);
+        assert!(!r.adopt_keyframes((30, 40), built.clone()), "another size");
+        assert!(r.adopt_keyframes((12, 40), built));
+        r.seek(Duration::from_secs(590));
+        let total: usize = timeline
+            .frames()
+            .iter()
+            .map(|f| f.terminal_bytes().len())
+            .sum();
+        assert!(r.last_fed < total / 4, "fed {} of {total}", r.last_fed);
+        let mut fresh = tab(&timeline, usize::MAX);
+        fresh.seek(Duration::from_secs(590));
+        assert_eq!(
+            r.screen.screen().contents_formatted(),
+            fresh.screen.screen().contents_formatted()
+        );
+        assert!(
+            Keyframes::build(&timeline, (12, 40), 1_000, || true).is_none(),
+            "stops"
         );
     }
 

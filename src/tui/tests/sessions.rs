@@ -105,7 +105,7 @@ fn replay_app() -> (App, u64) {
     a.update(Action::ReplayProgress { tab: id, events: 4 });
     a.update(Action::ReplayLoaded {
         tab: id,
-        result: Ok(Box::new(timeline())),
+        result: Ok(std::sync::Arc::new(timeline())),
     });
     let r = a.state.replays.get_mut(&id).expect("replay");
     r.playing = false;

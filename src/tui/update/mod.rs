@@ -61,6 +61,7 @@ impl App {
             } => self.sessions_loaded(generation, sessions, problems),
             Action::ReplayProgress { .. }
             | Action::ReplayLoaded { .. }
+            | Action::ReplayKeyframes { .. }
             | Action::ReplayExported { .. } => self.replay_report(action),
             Action::ReplayPause
             | Action::ReplayFaster

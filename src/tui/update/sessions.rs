@@ -185,7 +185,8 @@ impl App {
         if let (Some(tx), Some(clients)) = (self.services.tx.clone(), clients) {
             let cancel = tokio_util::sync::CancellationToken::new();
             self.services.replays.insert(id, cancel.clone());
-            spawn_replay(tx, clients, source, id, cancel);
+            let size = self.replay_size();
+            spawn_replay(tx, clients, source, id, size, cancel);
         }
     }
 
@@ -221,8 +222,21 @@ impl App {
                     r.loaded_events = events;
                 }
             }
-            Action::ReplayLoaded { tab, result } => {
+            Action::ReplayKeyframes {
+                tab,
+                size,
+                keyframes,
+            } => {
                 self.services.replays.remove(&tab);
+                if let Some(r) = self.state.replays.get_mut(&tab) {
+                    r.adopt_keyframes(size, *keyframes);
+                }
+            }
+            Action::ReplayLoaded { tab, result } => {
+                // A loaded log's task goes on building keyframes; it stops with the tab.
+                if result.is_err() {
+                    self.services.replays.remove(&tab);
+                }
                 let Some(r) = self.state.replays.get_mut(&tab) else {
                     return;
                 };
@@ -230,7 +244,7 @@ impl App {
                     Ok(timeline) => {
                         let skipped = timeline.malformed.len();
                         r.loaded_events = timeline.events;
-                        r.loaded(*timeline);
+                        r.loaded(timeline);
                         if skipped > 0 {
                             self.state.flash(
                                 Level::Warn,
