@@ -1,11 +1,14 @@
-//! Screens saved along a replay so that seeking back starts from the nearest saved screen
-//! instead of re-feeding the log from its start: on a 50 MB log a step back costs at most one
-//! interval of bytes, not the whole log.
+//! Screens saved along a replay so that a seek starts from the nearest saved screen instead of
+//! re-feeding the log from its start: on a 50 MB log a seek costs at most one interval of bytes,
+//! not the whole log. The tab saves them as it plays; its loader task builds them over the whole
+//! log once it has loaded ([`Keyframes::build`]).
 //!
-//! A keyframe is taken after a whole frame (frames end with a line break), where the byte
-//! parser is between sequences, so restoring one and feeding the following frames gives the
-//! same screen as feeding everything (tested in `replay.rs`). Memory stays bounded: past
-//! [`MAX_KEYFRAMES`] every other keyframe is dropped and the interval doubles.
+//! A keyframe is taken after a whole frame (each ends with a line break), where the byte parser
+//! is normally between sequences, so restoring one and feeding the following frames gives the
+//! same screen as feeding everything (tested in `replay.rs`). The one exception: an escape
+//! sequence cut across two log events is cut at the keyframe too, and its tail prints as text.
+//! Memory stays bounded: past [`MAX_KEYFRAMES`] every other keyframe is dropped and the
+//! interval doubles.
 
 use crate::replay::Timeline;
 use crate::terminal::TermScreen;
