@@ -720,6 +720,25 @@ async fn fifty_megabytes_of_log_through_the_simulator() {
     tab.seek(timeline_len / 2 - Duration::from_secs(5));
     let back_step = started.elapsed();
 
+    // What the replay tab's task does right after loading, off the event loop: keyframes over
+    // the whole log; then a first jump from the start to near the end is cheap too.
+    let started = Instant::now();
+    let keyframes = fleetdeck::tui::state::keyframes::Keyframes::build(
+        &timeline,
+        (38, 160),
+        fleetdeck::tui::state::keyframes::FIRST_EVERY,
+        || false,
+    )
+    .expect("built");
+    let build_keyframes = started.elapsed();
+    let mut fresh = ReplayTab::new(2, stream.into(), "web-1".into(), "ana".into(), 38, 160);
+    fresh.loaded(timeline.clone());
+    assert!(fresh.adopt_keyframes((38, 160), keyframes));
+    let started = Instant::now();
+    fresh.seek(timeline_len - Duration::from_secs(1));
+    let first_jump = started.elapsed();
+    let jump_fed = fresh.last_fed;
+
     let started = Instant::now();
     let hits = timeline.search("needle-4000");
     let search = started.elapsed();
@@ -738,6 +757,7 @@ async fn fifty_megabytes_of_log_through_the_simulator() {
          load (all pages + timeline): {load:.2?} (pages alone {fetch:.2?}, timeline alone {build:.2?})\n\
          play to the end through the replay screen: {play:.2?} ({} keyframes)\n\
          seek back to the middle: {back_half:.2?} ({} bytes re-fed); a 5 s step back: {back_step:.2?}\n\
+         keyframes built after loading (off the loop): {build_keyframes:.2?}; then a first jump from the start to the end: {first_jump:.2?} ({jump_fed} bytes fed)\n\
          search: {search:.2?} ({} hits)\n\
          export .cast: {export:.2?} ({:.1} MB)",
         bytes as f64 / 1e6,

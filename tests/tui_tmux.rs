@@ -515,6 +515,97 @@ fn demo_session_is_listed_replayed_and_exported() {
     });
 }
 
+/// Terminating a session from the Sessions tab, and a host's recent sessions in its detail
+/// pane: a shell on a host stays open; `H`, `s` (active only), `x` on it, the short id typed
+/// from the confirm overlay, Enter: the message says it ended, the shell tab's title says
+/// `closed`, the row says Terminated. Back in the fleet, `d` lists the session under "Recent
+/// sessions" and `R` replays it.
+#[test]
+fn demo_terminate_from_sessions_then_replay_from_the_detail_pane() {
+    let env = Env::new();
+    let hosts = {
+        let sim = Sim::start(&env, &["--instances", INSTANCES, "--seed", SEED]);
+        online_hosts(&env, &sim)
+    };
+    let one = &hosts[0].0;
+    let tmux = Tmux::start(&env, 120, 35);
+    tmux.wait("the shell prompt", |p| p.contains("test$"));
+    tmux.type_text(&format!(
+        "cd {} && {BIN} demo --instances {INSTANCES} --seed {SEED}",
+        env.path().display()
+    ));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the demo fleet", |p| {
+        p.contains("fleetdeck [demo]") && p.contains("60 of 60")
+    });
+    tmux.open_shell_on(one);
+    tmux.wait("the shell's prompt", |p| {
+        p.contains(&format!("ssm-user@{one}:"))
+    });
+    tmux.type_text("echo terminate-marker-$((6*7))");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("the marker", "terminate-marker-42");
+
+    // To the fleet (the session goes on), then the Sessions tab, active sessions only.
+    tmux.keys(&["C-]", "1"]);
+    tmux.wait("the fleet", |p| p.contains("1 of 60"));
+    tmux.keys(&["H"]);
+    tmux.wait("the active session in the history", |p| {
+        p.lines()
+            .any(|l| l.contains(one.as_str()) && l.contains("Connected"))
+    });
+    tmux.keys(&["s"]);
+    tmux.wait("the state filter", |p| p.contains("state active"));
+    tmux.keys(&["x"]);
+    let pane = tmux.wait("the confirm overlay", |p| {
+        p.contains("Terminate session?") && p.contains("to terminate it:")
+    });
+    let short = pane
+        .lines()
+        .find_map(|l| {
+            let rest = &l[l.find("Type ")? + 5..];
+            Some(rest[..rest.find(' ')?].to_owned())
+        })
+        .expect("the short id on the overlay");
+    assert_eq!(short.len(), 6, "{pane}");
+    // A wrong id sends nothing.
+    tmux.type_text("zzz");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the refusal", |p| p.contains("nothing was sent"));
+    tmux.type_text(&short);
+    tmux.keys(&["Enter"]);
+    let started = Instant::now();
+    tmux.wait("the termination to be confirmed", |p| {
+        p.contains(&format!("{short} terminated"))
+    });
+    eprintln!("Enter to 'terminated': {:?}", started.elapsed());
+    tmux.wait("the shell tab to say it closed", |p| {
+        p.lines().nth(2).is_some_and(|tabs| tabs.contains("closed"))
+    });
+    tmux.keys(&["s", "s"]);
+    tmux.wait("the row to say Terminated", |p| {
+        p.contains("state all")
+            && p.lines()
+                .any(|l| l.contains(one.as_str()) && l.contains("Terminated"))
+    });
+
+    // The fleet (still filtered to the host): its detail lists the session; R replays it.
+    tmux.keys(&["1", "d"]);
+    tmux.wait("the recent sessions in the detail pane", |p| {
+        p.contains("Recent sessions")
+            && p.lines()
+                .any(|l| l.contains("Terminated") && l.trim_end().ends_with("log"))
+    });
+    tmux.keys(&["R"]);
+    tmux.wait("the replay of the terminated session", |p| {
+        p.contains(&format!("replay {one}")) && p.lines().any(|l| l.trim() == "terminate-marker-42")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait("the console to quit", |p| {
+        p.lines().last().is_some_and(|l| l.starts_with("test$")) || p.trim_end().ends_with("test$")
+    });
+}
+
 /// The number after `label` on the pane, e.g. `Targets   12 hosts` → 12.
 fn number_after(pane: &str, label: &str) -> Option<usize> {
     let rest = &pane[pane.find(label)? + label.len()..];

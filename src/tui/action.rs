@@ -230,7 +230,13 @@ pub enum Action {
     },
     ReplayLoaded {
         tab: u64,
-        result: Result<Box<crate::replay::Timeline>, String>,
+        result: Result<std::sync::Arc<crate::replay::Timeline>, String>,
+    },
+    /// Keyframes over a loaded replay's whole log, built off the loop for a screen of `size`.
+    ReplayKeyframes {
+        tab: u64,
+        size: (u16, u16),
+        keyframes: Box<crate::tui::state::keyframes::Keyframes>,
     },
     ReplayExported {
         tab: u64,

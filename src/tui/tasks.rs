@@ -276,12 +276,14 @@ pub fn spawn_sessions(
 }
 
 /// Reads a session's log into a timeline for replay tab `tab`, reporting the events read as
-/// pages arrive, then the timeline (or why not).
+/// pages arrive, then the timeline (or why not); then builds keyframes over the whole log for a
+/// screen of `size` on a blocking thread, so that seeking anywhere is cheap.
 pub fn spawn_replay(
     tx: UnboundedSender<Action>,
     clients: Clients,
     source: crate::replay::LogSource,
     tab: u64,
+    size: (u16, u16),
     cancel: CancellationToken,
 ) {
     tokio::spawn(async move {
@@ -293,10 +295,29 @@ pub fn spawn_replay(
             _ = cancel.cancelled() => return,
             r = read => r,
         };
-        let _ = tx.send(Action::ReplayLoaded {
-            tab,
-            result: result.map(Box::new).map_err(|e| e.to_string()),
-        });
+        let timeline = match result {
+            Ok(t) => Arc::new(t),
+            Err(e) => {
+                let result = Err(e.to_string());
+                let _ = tx.send(Action::ReplayLoaded { tab, result });
+                return;
+            }
+        };
+        let result = Ok(timeline.clone());
+        let _ = tx.send(Action::ReplayLoaded { tab, result });
+        let built = tokio::task::spawn_blocking(move || {
+            use crate::tui::state::keyframes::{FIRST_EVERY, Keyframes};
+            Keyframes::build(&timeline, size, FIRST_EVERY, || cancel.is_cancelled())
+        })
+        .await;
+        if let Ok(Some(keyframes)) = built {
+            let keyframes = Box::new(keyframes);
+            let _ = tx.send(Action::ReplayKeyframes {
+                tab,
+                size,
+                keyframes,
+            });
+        }
     });
 }
 

@@ -80,8 +80,15 @@ impl RecentSessions {
         self.hosts.insert(key, entry);
     }
 
-    /// Forgets every entry of an instance (in any profile or region).
+    /// Forgets every entry of an instance (in any profile or region); a read in flight still
+    /// reports, and its answer is kept.
     pub fn forget(&mut self, instance_id: &str) {
-        self.hosts.retain(|k, _| k.instance_id != instance_id);
+        self.hosts
+            .retain(|k, v| k.instance_id != instance_id || *v == Recent::Loading);
+    }
+
+    /// Forgets every entry but a read in flight.
+    pub fn clear(&mut self) {
+        self.hosts.retain(|_, v| *v == Recent::Loading);
     }
 }

@@ -91,8 +91,8 @@ impl ReplayTab {
         self.speed = self.speed.saturating_sub(1);
     }
 
-    pub fn loaded(&mut self, timeline: Timeline) {
-        self.timeline = Some(Arc::new(timeline));
+    pub fn loaded(&mut self, timeline: impl Into<Arc<Timeline>>) {
+        self.timeline = Some(timeline.into());
         self.position = Duration::ZERO;
         self.shown = 0;
         self.sync();
@@ -145,20 +145,36 @@ impl ReplayTab {
         self.keyframes = Keyframes::every(bytes);
     }
 
+    /// Keyframes built for the whole log off the event loop: kept if they were built for this
+    /// screen's size and reach further than the ones saved while playing. True if kept.
+    pub fn adopt_keyframes(&mut self, size: (u16, u16), keyframes: Keyframes) -> bool {
+        if self.screen.size() != size || keyframes.reach() <= self.keyframes.reach() {
+            return false;
+        }
+        self.keyframes = keyframes;
+        true
+    }
+
     /// Screens saved so far for seeking back.
     pub fn keyframes(&self) -> usize {
         self.keyframes.len()
     }
 
-    /// Moves to `t` (clamped to the log) and brings the screen there: the frames in between,
-    /// or, going back, the frames after the nearest keyframe (else after the start).
+    /// Moves to `t` (clamped to the log) and brings the screen there: the frames after the
+    /// nearest keyframe when going back or jumping past one, else the frames in between.
     pub fn seek(&mut self, t: Duration) {
         let Some(timeline) = self.timeline.clone() else {
             return;
         };
         self.position = t.min(timeline.duration());
         let until = timeline.frames_until(self.position);
-        if until < self.shown {
+        // Back, or forward past a keyframe (a part played before): start from a saved screen.
+        if until < self.shown
+            || self
+                .keyframes
+                .nearest(until)
+                .is_some_and(|at| at > self.shown)
+        {
             let (rows, cols) = self.screen.size();
             (self.shown, self.screen) = self
                 .keyframes
@@ -322,6 +338,43 @@ mod tests {
             r.last_fed < 2_000 && r.last_fed < total / 10,
             "fed {} of {total} bytes",
             r.last_fed
+        );
+        // A jump forward over a part played before starts from a keyframe too.
+        r.seek(Duration::from_secs(10));
+        r.seek(Duration::from_secs(590));
+        assert!(r.last_fed < 2_000, "fed {} of {total} bytes", r.last_fed);
+        let mut fresh = tab(&timeline, usize::MAX);
+        fresh.seek(Duration::from_secs(590));
+        assert_eq!(
+            r.screen.screen().contents_formatted(),
+            fresh.screen.screen().contents_formatted()
+        );
+    }
+
+    #[test]
+    fn keyframes_built_after_loading_make_a_first_jump_forward_cheap() {
+        let timeline = long_timeline();
+        let mut r = tab(&timeline, usize::MAX);
+        let built = Keyframes::build(&timeline, (12, 40), 1_000, || false).unwrap();
+        assert!(built.len() > 1);
+        assert!(!r.adopt_keyframes((30, 40), built.clone()), "another size");
+        assert!(r.adopt_keyframes((12, 40), built));
+        r.seek(Duration::from_secs(590));
+        let total: usize = timeline
+            .frames()
+            .iter()
+            .map(|f| f.terminal_bytes().len())
+            .sum();
+        assert!(r.last_fed < total / 4, "fed {} of {total}", r.last_fed);
+        let mut fresh = tab(&timeline, usize::MAX);
+        fresh.seek(Duration::from_secs(590));
+        assert_eq!(
+            r.screen.screen().contents_formatted(),
+            fresh.screen.screen().contents_formatted()
+        );
+        assert!(
+            Keyframes::build(&timeline, (12, 40), 1_000, || true).is_none(),
+            "stops"
         );
     }
 

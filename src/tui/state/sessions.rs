@@ -112,6 +112,9 @@ pub struct SessionsState {
     pub loaded: bool,
     pub state_filter: StateFilter,
     pub window: Window,
+    /// The next read's report flashes only problems (it follows a termination, whose message
+    /// stays).
+    pub quiet: bool,
     /// The clock the window was last applied with.
     now: DateTime<Utc>,
 }

@@ -105,7 +105,7 @@ fn replay_app() -> (App, u64) {
     a.update(Action::ReplayProgress { tab: id, events: 4 });
     a.update(Action::ReplayLoaded {
         tab: id,
-        result: Ok(Box::new(timeline())),
+        result: Ok(std::sync::Arc::new(timeline())),
     });
     let r = a.state.replays.get_mut(&id).expect("replay");
     r.playing = false;
@@ -356,6 +356,11 @@ fn terminate_asks_first_and_sends_only_after_the_short_id() {
         problems: Vec::new(),
     });
     assert_eq!(a.state.sessions.sessions()[0].status, "Terminated");
+    let msg = a.state.message.clone().expect("a message").text;
+    assert_eq!(
+        msg, "ana-05a1b2c3 terminated",
+        "the read again keeps the message"
+    );
     let text = screen(&render(&mut a, (100, 30)), None);
     let row = text
         .lines()
@@ -488,4 +493,73 @@ fn r_before_the_sessions_are_read_replays_once_they_are() {
     });
     let msg = a.state.message.clone().expect("a message").text;
     assert!(msg.contains("only session is still active"), "{msg}");
+}
+
+#[test]
+fn recent_sessions_are_read_again_after_r_and_after_a_shell_on_the_host() {
+    use crate::tui::state::Recent;
+    let loaded = |a: &mut App| {
+        a.update(Action::RecentSessionsLoaded {
+            key: pay_api_key(),
+            result: Ok(pay_api_sessions()),
+        });
+        assert!(matches!(
+            a.state.recent.get(&pay_api_key()),
+            Some(Recent::Loaded { .. })
+        ));
+    };
+    let mut a = app();
+    select(&mut a, "pay-api-prod-1");
+    type_keys(&mut a, "d");
+    loaded(&mut a);
+    // `r` reads everything again, the shown host's sessions too.
+    type_keys(&mut a, "r");
+    assert_eq!(a.state.recent.get(&pay_api_key()), Some(&Recent::Loading));
+    loaded(&mut a);
+    // A shell on the host ends: its history changed.
+    let tab = open_shell_on(&mut a, "pay-api-prod-1");
+    a.update(Action::ShellStateChanged {
+        tab,
+        state: crate::channel::SessionState::Closed {
+            reason: "exit".into(),
+        },
+    });
+    assert_eq!(a.state.recent.get(&pay_api_key()), None, "forgotten");
+    a.dispatch(ctrl(']'));
+    type_keys(&mut a, "1");
+    assert_eq!(
+        a.state.recent.get(&pay_api_key()),
+        Some(&Recent::Loading),
+        "read again when the pane shows it"
+    );
+}
+
+#[test]
+fn r_while_another_hosts_read_is_in_flight_waits_its_turn() {
+    use crate::tui::state::Recent;
+    let mut a = app();
+    select(&mut a, "api-prod-1");
+    type_keys(&mut a, "d");
+    let first = crate::tui::state::HostKey::of(a.state.fleet.selected_instance().expect("host"));
+    assert_eq!(a.state.recent.get(&first), Some(&Recent::Loading));
+    // The pane closes, R on pay-api-prod-1: one read at a time, so it waits.
+    type_keys(&mut a, "d");
+    select(&mut a, "pay-api-prod-1");
+    type_keys(&mut a, "R");
+    assert_eq!(a.state.recent.get(&pay_api_key()), None);
+    a.update(Action::RecentSessionsLoaded {
+        key: first,
+        result: Ok(Vec::new()),
+    });
+    assert_eq!(
+        a.state.recent.get(&pay_api_key()),
+        Some(&Recent::Loading),
+        "its turn came"
+    );
+    a.update(Action::RecentSessionsLoaded {
+        key: pay_api_key(),
+        result: Ok(pay_api_sessions()),
+    });
+    let id = a.state.tabs.active_replay().expect("replays once read");
+    assert_eq!(a.state.replays[&id].session_id, "carla-52f00d");
 }

@@ -25,6 +25,7 @@ use super::views::layout;
 impl App {
     pub fn update(&mut self, action: Action) {
         self.mark_dirty();
+        self.outdate_recent_sessions(&action);
         match action {
             Action::Quit => self.state.quit = true,
             Action::Noop => {}
@@ -100,6 +101,7 @@ impl App {
             } => self.sessions_loaded(generation, sessions, problems),
             Action::ReplayProgress { .. }
             | Action::ReplayLoaded { .. }
+            | Action::ReplayKeyframes { .. }
             | Action::ReplayExported { .. } => self.replay_report(action),
             Action::ReplayPause
             | Action::ReplayFaster

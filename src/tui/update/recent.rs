@@ -20,6 +20,27 @@ impl App {
             .cloned()
     }
 
+    /// Before every action: what makes a host's recent sessions out of date. A shell on it
+    /// started or ended (its history changed), or `r` (read everything again).
+    pub(super) fn outdate_recent_sessions(&mut self, action: &Action) {
+        let tab = match action {
+            Action::Refresh => {
+                self.state.recent.clear();
+                return;
+            }
+            Action::ShellStarted { tab, .. } => *tab,
+            Action::ShellStateChanged {
+                tab,
+                state: crate::channel::SessionState::Closed { .. },
+            } => *tab,
+            _ => return,
+        };
+        if let Some(shell) = self.state.shells.get(&tab) {
+            let id = shell.instance_id.clone();
+            self.state.recent.forget(&id);
+        }
+    }
+
     /// After every action: when the detail pane shows a host whose sessions were never read,
     /// read them (unless a read is in flight; its report brings us back here).
     pub(super) fn want_recent_sessions(&mut self) {
@@ -43,8 +64,9 @@ impl App {
         let instance: Vec<_> = self
             .state
             .fleet
-            .selected_instance()
-            .filter(|i| HostKey::of(i) == key)
+            .instances()
+            .iter()
+            .find(|i| HostKey::of(i) == key)
             .cloned()
             .into_iter()
             .collect();
@@ -66,9 +88,14 @@ impl App {
         result: Result<Vec<SessionSummary>, String>,
     ) {
         self.state.recent.loaded(key.clone(), result);
-        if self.state.recent.pending_replay.as_ref() == Some(&key) {
-            self.state.recent.pending_replay = None;
-            self.replay_newest(&key);
+        match self.state.recent.pending_replay.clone() {
+            Some(pending) if pending == key => {
+                self.state.recent.pending_replay = None;
+                self.replay_newest(&key);
+            }
+            // `R` was pressed on a host while another host's read was in flight: its turn now.
+            Some(pending) => self.load_recent(pending),
+            None => {}
         }
     }
 

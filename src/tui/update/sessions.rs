@@ -76,12 +76,20 @@ impl App {
         s.set_now(now);
         let n = sessions.len();
         s.replace(sessions);
+        let quiet = std::mem::take(&mut s.quiet);
         let text = match problems.first() {
-            Some(p) => (Level::Warn, p.clone()),
-            None => (Level::Info, format!("{n} sessions")),
+            Some(p) => Some((Level::Warn, p.clone())),
+            // A read after a termination keeps the message that says how it went.
+            None if quiet => None,
+            None => Some((
+                Level::Info,
+                format!("{n} session{}", if n == 1 { "" } else { "s" }),
+            )),
         };
         s.problems = problems;
-        self.state.flash(text.0, text.1);
+        if let Some((level, text)) = text {
+            self.state.flash(level, text);
+        }
     }
 
     pub(super) fn sessions_action(&mut self, action: Action) {
@@ -177,7 +185,8 @@ impl App {
         if let (Some(tx), Some(clients)) = (self.services.tx.clone(), clients) {
             let cancel = tokio_util::sync::CancellationToken::new();
             self.services.replays.insert(id, cancel.clone());
-            spawn_replay(tx, clients, source, id, cancel);
+            let size = self.replay_size();
+            spawn_replay(tx, clients, source, id, size, cancel);
         }
     }
 
@@ -213,8 +222,21 @@ impl App {
                     r.loaded_events = events;
                 }
             }
-            Action::ReplayLoaded { tab, result } => {
+            Action::ReplayKeyframes {
+                tab,
+                size,
+                keyframes,
+            } => {
                 self.services.replays.remove(&tab);
+                if let Some(r) = self.state.replays.get_mut(&tab) {
+                    r.adopt_keyframes(size, *keyframes);
+                }
+            }
+            Action::ReplayLoaded { tab, result } => {
+                // A loaded log's task goes on building keyframes; it stops with the tab.
+                if result.is_err() {
+                    self.services.replays.remove(&tab);
+                }
                 let Some(r) = self.state.replays.get_mut(&tab) else {
                     return;
                 };
@@ -222,7 +244,7 @@ impl App {
                     Ok(timeline) => {
                         let skipped = timeline.malformed.len();
                         r.loaded_events = timeline.events;
-                        r.loaded(*timeline);
+                        r.loaded(timeline);
                         if skipped > 0 {
                             self.state.flash(
                                 Level::Warn,

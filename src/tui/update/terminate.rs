@@ -109,6 +109,7 @@ impl App {
             Err(e) => (Level::Error, format!("cannot terminate {session_id}: {e}")),
         };
         self.load_sessions();
+        self.state.sessions.quiet = true;
         self.state.flash(level, text);
     }
 }
