@@ -235,6 +235,14 @@ async fn tunnel_recovers_from_websocket_drops() {
     wait_state(&mut states, reconnecting()).await;
     wait_state(&mut states, TunnelState::Listening).await;
     many(tunnel.local_addr(), 4, 100_000).await;
+    assert!(
+        tunnel
+            .stats()
+            .last_error
+            .is_some_and(|e| e.contains("data channel dropped")),
+        "a healed drop stays visible: {:?}",
+        tunnel.stats().last_error
+    );
     tunnel.close();
 }
 
