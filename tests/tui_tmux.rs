@@ -935,3 +935,62 @@ fn demo_tunnel_opened_from_the_console_carries_bytes_and_closes() {
     tmux.keys(&["q"]);
     tmux.wait("the console to close", |p| p.matches("test$").count() >= 2);
 }
+
+#[test]
+fn demo_ssh_tab_runs_ssh_through_the_proxy() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let hosts = {
+        let sim = Sim::start(&env, &["--instances", INSTANCES, "--seed", SEED]);
+        online_hosts(&env, &sim)
+    };
+    let (host, id) = &hosts[0];
+    // A stand-in for ssh: prints its arguments one per line, asks for a line, echoes it.
+    let script = env.write(
+        "fake-ssh",
+        "#!/bin/sh\nfor a in \"$@\"; do printf 'arg[%s]\\n' \"$a\"; done\nprintf 'say something: '\nread line\nprintf 'got: %s\\n' \"$line\"\nsleep 1\n",
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let config = env.write(
+        ".config/fleetdeck/config.toml",
+        "[ssh]\nuser = \"ec2-user\"\n",
+    );
+    let tmux = Tmux::start(&env, 160, 40);
+    tmux.wait("the shell prompt", |p| p.contains("test$"));
+    tmux.type_text(&format!(
+        "FLEETDECK_SSH={} {BIN} --config {} demo --instances {INSTANCES} --seed {SEED}",
+        script.display(),
+        config.display()
+    ));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the demo fleet", |p| p.contains("60 of 60"));
+    tmux.keys(&["/"]);
+    tmux.type_text(host);
+    tmux.wait("the table to narrow to the host", |p| p.contains("1 of 60"));
+    tmux.keys(&["Enter"]);
+    tmux.wait("the filter input to close", |p| !p.contains('▏'));
+    tmux.keys(&["g", "s"]);
+    let pane = tmux.wait("the stand-in's prompt in an ssh tab", |p| {
+        p.contains("say something:") && p.contains(&format!("2 ssh {host}"))
+    });
+    assert!(pane.contains(&format!("arg[ec2-user@{id}]")), "{pane}");
+    // The argument may wrap in the tab: read it with the line breaks taken out.
+    let joined: String = pane.lines().map(str::trim_end).collect();
+    let at = joined
+        .find("arg[ProxyCommand=")
+        .unwrap_or_else(|| panic!("a ProxyCommand argument:\n{pane}"));
+    let proxy = &joined[at..joined[at..].find(']').map_or(joined.len(), |e| at + e + 1)];
+    assert!(
+        proxy.contains(&format!("{BIN} --endpoint-url http://127.0.0.1:")),
+        "{proxy}"
+    );
+    assert!(proxy.ends_with("proxy %h --port %p]"), "{proxy}");
+    tmux.type_text("over the pty");
+    tmux.keys(&["Enter"]);
+    tmux.wait_line("the stand-in's echo", "got: over the pty");
+    tmux.wait("the tab to say ssh exited", |p| {
+        p.contains(&format!("ssh {host} · closed: ssh exited"))
+    });
+    tmux.keys(&["C-]", "q"]);
+    tmux.wait("the console to close", |p| p.matches("test$").count() >= 2);
+}

@@ -235,6 +235,14 @@ async fn tunnel_recovers_from_websocket_drops() {
     wait_state(&mut states, reconnecting()).await;
     wait_state(&mut states, TunnelState::Listening).await;
     many(tunnel.local_addr(), 4, 100_000).await;
+    assert!(
+        tunnel
+            .stats()
+            .last_error
+            .is_some_and(|e| e.contains("data channel dropped")),
+        "a healed drop stays visible: {:?}",
+        tunnel.stats().last_error
+    );
     tunnel.close();
 }
 
@@ -376,5 +384,41 @@ async fn an_old_agent_gets_basic_mode_one_connection_at_a_time() {
     let s = tunnel.stats();
     assert_eq!(s.connections_total, 2);
     assert!(s.bytes_in > 2 * GREETING.len() as u64);
+    tunnel.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_timeout_ends_the_session_and_the_tunnel_starts_a_new_one() {
+    let sim = sim("idle-timeout=1s").await;
+    let clients = clients(&sim).await;
+    let server = byte_server().await;
+    let (tunnel, mut states) = Tunnel::start(clients, TunnelSpec::new(online(&sim), server.port()))
+        .await
+        .expect("tunnel");
+    wait_state(&mut states, TunnelState::Listening).await;
+    let first = tunnel.stats().session_id.expect("a session");
+    // Quiet: the service ends the session; the tunnel says why and comes back by itself.
+    let why = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match states.recv().await {
+                Some(TunnelState::Reconnecting { why, .. }) => return why,
+                Some(TunnelState::Failed { why }) => panic!("tunnel failed: {why}"),
+                Some(_) => {}
+                None => panic!("state stream ended"),
+            }
+        }
+    })
+    .await
+    .expect("the idle session ends");
+    assert!(why.contains("idle session timeout"), "{why}");
+    wait_state(&mut states, TunnelState::Listening).await;
+    let s = tunnel.stats();
+    assert_eq!(s.restarts, 1);
+    assert_ne!(
+        s.session_id.as_deref(),
+        Some(first.as_str()),
+        "a new session"
+    );
+    many(tunnel.local_addr(), 2, 1000).await;
     tunnel.close();
 }

@@ -123,6 +123,9 @@ pub struct DemoArgs {
     /// Seed of the simulated fleet (same seed, same fleet)
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Faults to inject, as for `sim` (e.g. "ws-drop=20s" to watch tunnels heal)
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -64,10 +64,17 @@ pub async fn serve(cli: &Cli, args: &SimArgs) -> CliResult {
 
 pub async fn demo(cli: &Cli, args: &DemoArgs) -> CliResult {
     let regions = sim_regions(cli)?;
+    let faults = match &args.faults {
+        Some(spec) => spec
+            .parse::<FaultSpec>()
+            .map_err(|e| Failure::Usage(format!("bad --faults: {e}")))?,
+        None => FaultSpec::default(),
+    };
     let sim = Simulator::start(SimOptions {
         instances: args.instances as usize,
         seed: args.seed,
         regions: regions.clone(),
+        faults,
         ..SimOptions::default()
     })
     .await

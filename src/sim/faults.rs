@@ -13,7 +13,8 @@ use rand::Rng;
 
 /// Keys reserved for later issues; naming them gives a clearer error than a typo would.
 const PLANNED_KEYS: &[&str] = &["lost-agents"];
-const KNOWN_KEYS: &str = "throttle, latency, ws-drop, frame-loss, frame-dup, frame-reorder";
+const KNOWN_KEYS: &str =
+    "throttle, latency, ws-drop, frame-loss, frame-dup, frame-reorder, idle-timeout";
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FaultSpec {
@@ -28,6 +29,9 @@ pub struct FaultSpec {
     pub frame_loss: f64,
     pub frame_dup: f64,
     pub frame_reorder: f64,
+    /// Port sessions with no data either way for this long are ended by the service, as
+    /// Session Manager's idle session timeout does (keepalive pings are not data).
+    pub idle_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +49,7 @@ impl FaultSpec {
             && self.frame_loss <= 0.0
             && self.frame_dup <= 0.0
             && self.frame_reorder <= 0.0
+            && self.idle_timeout.is_none()
     }
 
     pub(crate) fn roll(p: f64, rng: &mut impl Rng) -> bool {
@@ -137,6 +142,12 @@ impl FromStr for FaultSpec {
                         .ok_or_else(|| err(format!("'{value}' is not a duration like 2s")))?;
                     out.ws_drop = Some(d);
                 }
+                "idle-timeout" => {
+                    let d = parse_duration(value)
+                        .filter(|d| !d.is_zero())
+                        .ok_or_else(|| err(format!("'{value}' is not a duration like 30s")))?;
+                    out.idle_timeout = Some(d);
+                }
                 "frame-loss" | "frame-dup" | "frame-reorder" => {
                     let p: f64 = value
                         .parse()
@@ -185,6 +196,9 @@ impl fmt::Display for FaultSpec {
         }
         if let Some(d) = self.ws_drop {
             parts.push(format!("ws-drop={}ms", d.as_millis()));
+        }
+        if let Some(d) = self.idle_timeout {
+            parts.push(format!("idle-timeout={}ms", d.as_millis()));
         }
         for (key, p) in [
             ("frame-loss", self.frame_loss),
@@ -235,6 +249,16 @@ mod tests {
             "ws-drop=2000ms,frame-loss=0.01,frame-dup=0.02,frame-reorder=0.03"
         );
         assert_eq!(s.to_string().parse::<FaultSpec>().unwrap(), s);
+    }
+
+    #[test]
+    fn parses_the_idle_session_timeout() {
+        let s: FaultSpec = "idle-timeout=3s".parse().unwrap();
+        assert_eq!(s.idle_timeout, Some(Duration::from_secs(3)));
+        assert!(!s.is_none());
+        assert_eq!(s.to_string(), "idle-timeout=3000ms");
+        assert_eq!(s.to_string().parse::<FaultSpec>().unwrap(), s);
+        assert!("idle-timeout=0s".parse::<FaultSpec>().is_err());
     }
 
     #[test]

@@ -202,6 +202,7 @@ async fn supervise(
         }
         // Basic mode serves one connection at a time; the next waits in the listen backlog.
         let mut serving: Option<oneshot::Receiver<()>> = None;
+        let mut dropped = false;
         let why = loop {
             tokio::select! {
                 _ = shared.cancel.cancelled() => {
@@ -237,12 +238,21 @@ async fn supervise(
                         ));
                     }
                     Some(PortEvent::State(SessionState::Reconnecting)) => {
+                        let why = "the data channel dropped; resuming the session";
+                        counters.set_error(why);
+                        dropped = true;
                         send(TunnelState::Reconnecting {
                             attempt: 0,
-                            why: "the data channel dropped; resuming the session".into(),
+                            why: why.into(),
                         });
                     }
-                    Some(PortEvent::State(SessionState::Live)) => send(TunnelState::Listening),
+                    Some(PortEvent::State(SessionState::Live)) => {
+                        // Kept as the last error, so a healed drop stays visible.
+                        if std::mem::take(&mut dropped) {
+                            counters.set_error("the data channel dropped and was resumed");
+                        }
+                        send(TunnelState::Listening);
+                    }
                     Some(PortEvent::State(SessionState::Closed { reason })) => {
                         counters.set_error(reason.clone());
                         break reason;

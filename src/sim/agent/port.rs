@@ -134,6 +134,9 @@ pub(super) async fn run(
     let drop_every = state.faults.ws_drop;
     let mut drop_at = drop_every.map(|d| Instant::now() + d);
     let mut reliable = Reliable::new(Role::Agent);
+    // The service's idle session timeout (a fault to inject): data either way restarts it.
+    let idle_after = state.faults.idle_timeout;
+    let mut idle_at = idle_after.map(|d| Instant::now() + d);
 
     // Bytes for the client (smux output or the basic-mode target's data), flags, target EOFs.
     let (data_tx, mut data_rx) = mpsc::channel::<Bytes>(64);
@@ -191,6 +194,9 @@ pub(super) async fn run(
                         faults.transmit(&mut ws, reply).await;
                     }
                     for m in got.delivered {
+                        if m.payload_type == PayloadType::Output {
+                            idle_at = idle_after.map(|d| Instant::now() + d);
+                        }
                         match (m.payload_type, &mut mode) {
                             (PayloadType::HandshakeResponse, Mode::Handshake { .. }) => {
                                 let Ok(resp) = serde_json::from_slice::<HandshakeResponse>(&m.payload) else {
@@ -268,6 +274,7 @@ pub(super) async fn run(
             },
             chunk = data_rx.recv(), if window_open => {
                 if let Some(bytes) = chunk {
+                    idle_at = idle_after.map(|d| Instant::now() + d);
                     for piece in bytes.chunks(1024) {
                         let frame = reliable.send(PayloadType::Output, Bytes::copy_from_slice(piece), Instant::now());
                         faults.transmit(&mut ws, frame).await;
@@ -309,6 +316,10 @@ pub(super) async fn run(
                 tracing::debug!(session = %session_id, "sim agent: injected WebSocket drop");
                 ws = None;
                 drop_at = None;
+            }
+            _ = at(idle_at) => {
+                reason = "Session terminated: no data for longer than the idle session timeout".into();
+                break;
             }
             _ = at(handshake_deadline) => {
                 reason = "Handshake timed out. Please ensure that you are using the latest session manager plugin version.".into();
