@@ -765,6 +765,7 @@ fn demo_per_host_cancel_runs_tab_past_run_and_audit_on_quit() {
     tmux.keys(&["Enter"]);
     let pane = tmux.wait("the confirm overlay with the options", |p| {
         p.contains("MaxConcurrency 1 · MaxErrors 0 (AWS default) · timeout 120 s")
+            && p.contains("Esc cancels (nothing sent)")
     });
     confirm(&tmux, &pane);
     tmux.keys(&["Enter"]);
@@ -810,18 +811,23 @@ fn demo_per_host_cancel_runs_tab_past_run_and_audit_on_quit() {
     tmux.wait("the palette", |p| p.contains("Command · Tab completes"));
     tmux.type_text("run hostname");
     tmux.keys(&["Enter"]);
+    // Its last line too: a capture taken mid-draw could miss the count prompt above it.
     let pane = tmux.wait("the confirm overlay", |p| {
-        p.contains("Run Command: check before sending")
+        p.contains("Run Command: check before sending") && p.contains("Esc cancels (nothing sent)")
     });
     confirm(&tmux, &pane);
     tmux.keys(&["Enter", "q"]);
-    tmux.wait("the console to close", |p| {
+    let closed = tmux.wait("the console to close", |p| {
         !p.contains("fleetdeck [demo]") && p.matches("test$").count() >= 2
     });
     let audit = env.path().join("state/fleetdeck/audit.jsonl");
     let text = std::fs::read_to_string(&audit).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "one audit line per run sent: {text}");
+    assert_eq!(
+        lines.len(),
+        2,
+        "one audit line per run sent: {text}\nconfirm overlay:\n{pane}\nafter quitting:\n{closed}"
+    );
     assert!(lines[0].contains("sleep 30"), "{text}");
     assert!(
         lines[1].contains("\"what\":\"hostname\"") && lines[1].contains("command_ids"),
