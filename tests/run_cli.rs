@@ -154,7 +154,9 @@ fn json_run_reaches_the_web_hosts_and_writes_the_audit_log() {
     assert_eq!(rec["what"], "hostname");
     assert_eq!(rec["confirmation"], "--yes");
     assert_eq!(rec["target_count"].as_u64(), Some(want.len() as u64));
-    assert!(rec["who"].as_str().expect("who").contains("testing"));
+    // The simulator answers sts:GetCallerIdentity with the ARN it gives this key's sessions.
+    assert_eq!(rec["who"], "arn:aws:iam::123456789012:user/testing");
+    assert_eq!(rec["identity_source"], "sts");
     assert!(!text.contains("AWS_SECRET") && !text.contains("\"testing\"key"));
     let ids: Vec<&str> = v["report"]["sends"]
         .as_array()

@@ -288,6 +288,29 @@ async fn sim_tags_of_hybrid_nodes_come_from_list_tags_for_resource() {
 }
 
 #[tokio::test]
+async fn sim_sts_names_the_caller_as_sessions_name_their_owner() {
+    use aws_sdk_sts::error::ProvideErrorMetadata as _;
+    let sim = start("").await;
+    let conf = config(&sim, "us-east-1", RetryConfig::standard()).await;
+    let sts = aws_sdk_sts::Client::new(&conf);
+    let me = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("caller identity");
+    assert_eq!(me.arn(), Some("arn:aws:iam::123456789012:user/testing"));
+    assert_eq!(me.account(), Some("123456789012"));
+    assert_eq!(sim.stats().calls("sts", "GetCallerIdentity"), 1);
+
+    let err = sts
+        .get_session_token()
+        .send()
+        .await
+        .expect_err("only GetCallerIdentity is served");
+    assert_eq!(err.code(), Some("InvalidAction"), "{err:?}");
+}
+
+#[tokio::test]
 async fn sim_logs_put_then_get_in_order() {
     let sim = start("").await;
     let conf = config(&sim, "eu-west-1", RetryConfig::standard()).await;

@@ -23,7 +23,7 @@ use super::auth::{self, AuthError};
 use super::ec2::{self, Params};
 use super::state::SimState;
 use super::xml::escape;
-use super::{commands, gateway, logs, sessions, ssm};
+use super::{commands, gateway, logs, sessions, ssm, sts};
 
 /// PutLogEvents allows 1 MiB of messages plus JSON overhead; anything far beyond is not a client.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -257,6 +257,18 @@ async fn handle(req: Request<Incoming>, state: &Arc<SimState>) -> Response<Full<
             (Service::Ec2, action, Some(params))
         }
     };
+    // STS speaks awsQuery like EC2's query protocol, told apart by the signing scope.
+    if target.is_none() && scope.service == "sts" {
+        state.lock().stats.record("sts", &operation, region, false);
+        return match sts::handle(&operation, &scope.access_key, &request_id) {
+            Ok(xml) => respond(200, XML_CONTENT_TYPE, xml),
+            Err(err) => respond(
+                err.status,
+                XML_CONTENT_TYPE,
+                sts::error_body(&err, &request_id),
+            ),
+        };
+    }
     if scope.service != service.signing_name() {
         return error_response(protocol, &wrong_service(protocol, service), &request_id);
     }

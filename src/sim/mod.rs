@@ -28,6 +28,7 @@ mod sessions;
 mod ssm;
 mod state;
 mod stats;
+mod sts;
 mod xml;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -85,7 +85,7 @@ pub(crate) fn caller_name(access_key: &str) -> String {
     if name.is_empty() { "user".into() } else { name }
 }
 
-fn owner_arn(caller: &str) -> String {
+pub(crate) fn owner_arn(caller: &str) -> String {
     format!("arn:aws:iam::{ACCOUNT_ID}:user/{caller}")
 }
 
