@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use rand::Rng;
 
-/// Keys reserved for later issues; naming them gives a clearer error than a typo would.
+/// Keys people may expect here but that work another way; naming them gives a clearer error than
+/// a typo would. Agents go ConnectionLost on request, not at a rate: `POST
+/// /_sim/agents/<id>/connection-lost` (docs/simulator.md).
 const PLANNED_KEYS: &[&str] = &["lost-agents"];
 const KNOWN_KEYS: &str =
     "throttle, latency, ws-drop, frame-loss, frame-dup, frame-reorder, idle-timeout";
@@ -165,7 +167,9 @@ impl FromStr for FaultSpec {
                 }
                 k if PLANNED_KEYS.contains(&k) => {
                     return Err(err(format!(
-                        "unknown fault key '{k}' (not supported yet; known: {KNOWN_KEYS})"
+                        "unknown fault key '{k}' (to make an agent ConnectionLost, POST \
+                         /_sim/agents/<instance-id>/connection-lost while the simulator runs; \
+                         known keys: {KNOWN_KEYS})"
                     )));
                 }
                 k => {
