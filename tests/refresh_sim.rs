@@ -83,7 +83,8 @@ async fn console_refresh_of_10k_instances_makes_the_minimum_api_calls() {
     eprintln!(
         "console refresh of {INSTANCES} instances over {} regions: {ec2_calls} DescribeInstances \
          (minimum {ec2_min}), {ssm_calls} DescribeInstanceInformation (minimum {ssm_min}), \
-         {} calls in all, {} instances, {elapsed:.2?}",
+         {tag_calls} ListTagsForResource ({hybrid} hybrid nodes), {} calls in all, {} instances, \
+         {elapsed:.2?}",
         regions.len(),
         stats.total_calls,
         inventory.instances.len()
