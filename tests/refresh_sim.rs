@@ -104,3 +104,114 @@ async fn console_refresh_of_10k_instances_makes_the_minimum_api_calls() {
         .expect("the refresh wrote the cache");
     assert_eq!(cached.instances.len(), inventory.instances.len());
 }
+
+/// Start-up with a cache: the cached fleet is read and shown before the refresh asks AWS
+/// anything, so the refresh never competes with the first paint; the refresh follows by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_shows_the_cache_before_the_refresh_asks_anything() {
+    let sim = Simulator::start(SimOptions::default())
+        .await
+        .expect("simulator starts");
+    let mut options = ClientOptions::new(Some(sim.endpoint_url()));
+    options.static_credentials = Some(("ana".into(), "secret".into()));
+    let targets: Vec<Target> = sim
+        .regions()
+        .iter()
+        .map(|r| Target {
+            profile: None,
+            region: r.clone(),
+        })
+        .collect();
+    let stats = Arc::new(CallStats::default());
+    let clients = fleetdeck::aws::clients::build_all(&targets, &options, stats.clone()).await;
+    let cache_dir = tempfile::tempdir().expect("temp dir");
+    let cache = Cache::at(cache_dir.path());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let worker = InventoryWorker::new(
+        tx.clone(),
+        options.clone(),
+        stats.clone(),
+        Some(cache.clone()),
+        CancellationToken::new(),
+    );
+    let mut app = fleetdeck::tui::build_app(
+        fleetdeck::tui::Launch {
+            clients,
+            options,
+            stats,
+            config: Default::default(),
+            cache: Some(cache.clone()),
+            label: None,
+            notice: None,
+        },
+        Some(worker),
+    );
+    app.services.tx = Some(tx);
+    // Last time's fleet: three hosts, whatever the simulator holds now.
+    let cached: Vec<_> = fleetdeck::aws::inventory::fetch(
+        &fleetdeck::aws::clients::build_all(
+            &targets,
+            &ClientOptions {
+                static_credentials: Some(("ana".into(), "secret".into())),
+                ..ClientOptions::new(Some(sim.endpoint_url()))
+            },
+            Arc::new(CallStats::default()),
+        )
+        .await,
+    )
+    .await
+    .instances
+    .into_iter()
+    .take(3)
+    .collect();
+    cache
+        .store(&app.services.cache_key(), chrono::Utc::now(), &cached)
+        .expect("cache written");
+    let calls_before = sim.stats().total_calls;
+
+    app.start();
+    let next = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>| {
+        let action = rx.try_recv();
+        action.ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen_cache = false;
+    loop {
+        assert!(Instant::now() < deadline, "no CacheRead within 30 s");
+        match next(&mut rx) {
+            Some(Action::CacheLoaded { key, cached }) => {
+                app.update(Action::CacheLoaded { key, cached });
+                seen_cache = true;
+            }
+            Some(Action::CacheRead { key }) => {
+                assert!(seen_cache, "the cached fleet comes before the read ends");
+                assert_eq!(
+                    app.state.fleet.instances().len(),
+                    3,
+                    "the cached hosts are shown"
+                );
+                assert_eq!(app.state.refresh.in_flight, None, "no refresh yet");
+                assert_eq!(
+                    sim.stats().total_calls,
+                    calls_before,
+                    "nothing asked of AWS before the cache was read"
+                );
+                app.update(Action::CacheRead { key });
+                break;
+            }
+            Some(_) => {}
+            None => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+    assert!(app.state.refresh.in_flight.is_some(), "the refresh follows");
+    let fetched = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            if let Some(Action::InventoryFetched { inventory, .. }) = rx.recv().await {
+                break inventory.instances.len();
+            }
+        }
+    })
+    .await
+    .expect("the refresh finishes");
+    assert_eq!(fetched, sim.fleet().len());
+}

@@ -192,6 +192,11 @@ pub enum Action {
         key: CacheKey,
         cached: Box<CachedInventory>,
     },
+    /// The cache read for `key` is over (found or not): the inventory refresh starts now, so
+    /// that it does not compete with the cached fleet's first paint.
+    CacheRead {
+        key: CacheKey,
+    },
     InventoryFetched {
         generation: u64,
         key: CacheKey,

@@ -159,10 +159,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     );
     let mut app = build_app(launch, Some(worker));
     app.services.tx = Some(tx);
-    if let Some(worker) = &app.services.worker {
-        worker.load_cache(app.services.cache_key());
-    }
-    app.update(action::Action::Refresh);
+    app.start();
 
     let mut guard = terminal::enter().map_err(|e| {
         anyhow::anyhow!("cannot set up the terminal ({e}): the console needs an interactive terminal; use `fleetdeck list` in scripts")

@@ -110,19 +110,23 @@ impl InventoryWorker {
     }
 
     /// Reads the disk cache for `key` off the async threads; reports only if there is one.
-    pub fn load_cache(&self, key: CacheKey) {
+    /// Reads the cache off the event loop and reports `CacheLoaded` (if found), then
+    /// `CacheRead`. Returns false when there is no cache to read (nothing will be reported).
+    pub fn load_cache(&self, key: CacheKey) -> bool {
         let Some(cache) = self.cache.clone() else {
-            return;
+            return false;
         };
         let tx = self.tx.clone();
         tokio::task::spawn_blocking(move || {
             if let Some(cached) = cache.load(&key) {
                 let _ = tx.send(Action::CacheLoaded {
-                    key,
+                    key: key.clone(),
                     cached: Box::new(cached),
                 });
             }
+            let _ = tx.send(Action::CacheRead { key });
         });
+        true
     }
 }
 

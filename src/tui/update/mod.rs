@@ -294,6 +294,9 @@ impl App {
             Action::SetRegions(regions) => self.set_scope(None, Some(regions)),
             Action::SetProfiles(profiles) => self.set_scope(Some(profiles), None),
             Action::CacheLoaded { key, cached } => self.cache_loaded(key, *cached),
+            // A read for a scope since left starts nothing.
+            Action::CacheRead { key } if key == self.services.cache_key() => self.refresh(),
+            Action::CacheRead { .. } => {}
             Action::InventoryFetched {
                 generation,
                 key,

@@ -3,11 +3,26 @@
 
 use crate::aws::{Clients, Inventory, Target};
 use crate::cache::{CacheKey, CachedInventory};
+use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::state::{Level, TabStatus};
 use crate::tui::theme::Theme;
 
 impl App {
+    /// Start-up: the cached fleet (if any) is read first and the refresh starts once that read is
+    /// over (`CacheRead`): on two busy cores the SDK's work would otherwise slow the cached
+    /// fleet's first paint (docs/performance.md). Without a cache the refresh starts now.
+    pub fn start(&mut self) {
+        let reading = self
+            .services
+            .worker
+            .as_ref()
+            .is_some_and(|w| w.load_cache(self.services.cache_key()));
+        if !reading {
+            self.update(Action::Refresh);
+        }
+    }
+
     pub(super) fn refresh(&mut self) {
         let key = self.services.cache_key();
         let targets = self.services.targets.clone();
@@ -78,10 +93,15 @@ impl App {
         );
         // The new scope's cached inventory (if any) shows while it is read.
         self.state.refresh.fetched_at = None;
-        if let Some(worker) = &self.services.worker {
-            worker.load_cache(self.services.cache_key());
+        // The refresh starts once the cache is read (`CacheRead`), or now if there is none.
+        let reading = self
+            .services
+            .worker
+            .as_ref()
+            .is_some_and(|w| w.load_cache(self.services.cache_key()));
+        if !reading {
+            self.refresh();
         }
-        self.refresh();
     }
 
     /// Header and palette completion follow the targets.
