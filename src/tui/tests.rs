@@ -848,3 +848,35 @@ mod run;
 mod runs;
 mod sessions;
 mod tunnels;
+
+#[test]
+fn quitting_with_a_live_session_asks_first() {
+    let mut a = app();
+    render(&mut a, (160, 40));
+    let tab = open_shell_on(&mut a, "pay-api-prod-1");
+    a.update(Action::ShellStateChanged {
+        tab,
+        state: crate::channel::SessionState::Live,
+    });
+    a.dispatch(ctrl(']'));
+    type_keys(&mut a, "1q");
+    assert!(!a.state.quit, "the first q only asks");
+    let text = a.state.message.clone().expect("a message").text;
+    assert!(text.contains("1 session open: q again"), "{text}");
+    type_keys(&mut a, "q");
+    assert!(a.state.quit, "the second q quits");
+
+    // Once the session is closed there is nothing to lose: one q quits.
+    let mut a = app();
+    render(&mut a, (160, 40));
+    let tab = open_shell_on(&mut a, "pay-api-prod-1");
+    a.update(Action::ShellStateChanged {
+        tab,
+        state: crate::channel::SessionState::Closed {
+            reason: "exit".into(),
+        },
+    });
+    a.dispatch(ctrl(']'));
+    type_keys(&mut a, "1q");
+    assert!(a.state.quit);
+}

@@ -123,6 +123,8 @@ pub struct AppState {
     /// Said once after the first inventory read (the demo's database), with its count.
     pub notice: Option<String>,
     pub quit: bool,
+    /// When `q` last asked before quitting (sessions or tunnels were open).
+    pub quit_asked: Option<std::time::Instant>,
 }
 
 impl AppState {
@@ -149,6 +151,7 @@ impl AppState {
             theme_name: String::new(),
             notice: None,
             quit: false,
+            quit_asked: None,
         }
     }
 

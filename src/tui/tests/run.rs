@@ -101,6 +101,35 @@ fn space_marks_and_a_marks_every_filtered_host() {
 }
 
 #[test]
+fn a_filter_that_does_not_parse_runs_and_marks_nothing() {
+    let mut a = app_with(web_fleet());
+    // A typo: the rows stay those of the last filter text that parsed (`region:eu-west-1 web`);
+    // the filter line says something else.
+    type_keys(&mut a, "/region:eu-west-1 web:1<Enter>");
+    assert!(a.state.fleet.query_error.is_some());
+    assert!(!a.state.fleet.rows().is_empty());
+    type_keys(&mut a, ":run uptime<Enter>");
+    assert!(
+        confirm_overlay(&a).is_none(),
+        "no plan for rows the filter does not describe"
+    );
+    let msg = message(&a);
+    assert!(
+        msg.contains("does not parse") && msg.contains("Nothing was sent"),
+        "{msg}"
+    );
+    type_keys(&mut a, "a");
+    assert!(a.state.fleet.marked.is_empty());
+    assert!(message(&a).contains("Nothing was marked"));
+    // Marked hosts are explicit: they still run whatever the filter line says.
+    type_keys(
+        &mut a,
+        "/<C-u>region:eu-west-1<Enter> /<C-u>region:eu-west-1 web:1<Enter>:run uptime<Enter>",
+    );
+    assert!(confirm_overlay(&a).is_some(), "{}", message(&a));
+}
+
+#[test]
 fn run_opens_the_confirm_overlay_with_the_plan() {
     let a = planned();
     let c = confirm_overlay(&a).expect("confirm overlay");

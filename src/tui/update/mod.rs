@@ -4,6 +4,7 @@
 
 mod fleet;
 mod input;
+mod quit;
 mod recent;
 mod run;
 mod runs;
@@ -27,7 +28,7 @@ impl App {
         self.mark_dirty();
         self.outdate_recent_sessions(&action);
         match action {
-            Action::Quit => self.state.quit = true,
+            Action::Quit => self.quit_or_ask(),
             Action::Noop => {}
             Action::ShowHelp => {
                 if matches!(self.state.top_overlay(), Some(Overlay::Help { .. })) {

@@ -20,6 +20,7 @@ impl App {
             Action::ToggleMark if self.state.fleet.toggle_mark().is_some() => {
                 self.state.fleet.move_by(1);
             }
+            Action::MarkAllFiltered if self.filter_does_not_parse("marked") => {}
             Action::MarkAllFiltered => {
                 let n = self.state.fleet.toggle_mark_filtered();
                 self.state.flash(
@@ -50,6 +51,23 @@ impl App {
         }
     }
 
+    /// A filter that does not parse leaves the last good filter's rows on screen; a run (or a
+    /// mark-all) on them would reach hosts the filter line no longer describes. Refuses, saying
+    /// so, and returns true in that case.
+    fn filter_does_not_parse(&mut self, what: &str) -> bool {
+        let Some(error) = self.state.fleet.query_error.clone() else {
+            return false;
+        };
+        self.state.flash(
+            Level::Error,
+            format!(
+                "the filter does not parse ({error}): the rows shown are the last good filter's; \
+                 fix it or clear it (Esc) first. Nothing was {what}"
+            ),
+        );
+        true
+    }
+
     /// `:run [OPTIONS] -- COMMAND`: the marked hosts, else the filtered ones, planned and shown
     /// for confirmation. Bad options are refused here, with the CLI's sentences. Nothing is sent.
     fn plan_run(&mut self, line: String) {
@@ -61,6 +79,9 @@ impl App {
                 return;
             }
         };
+        if self.state.fleet.marked.is_empty() && self.filter_does_not_parse("sent") {
+            return;
+        }
         let ids = self.state.fleet.run_targets();
         if ids.is_empty() {
             self.state
