@@ -666,18 +666,14 @@ fn demo_bulk_run_on_the_filtered_web_hosts() {
         targets > 1 && pane.contains("Type the number of target hosts"),
         "over the threshold the count must be typed:\n{pane}"
     );
-    // A wrong count sends nothing and says so.
+    // A wrong count sends nothing, says so, and asks again with the plan still shown.
     tmux.type_text(&(targets + 1).to_string());
     tmux.keys(&["Enter"]);
-    tmux.wait("the refusal", |p| {
-        p.contains("did not match") && p.contains("nothing was sent") && !p.contains("$ hostname")
-    });
-    tmux.keys(&[":"]);
-    tmux.wait("the palette", |p| p.contains("Command · Tab completes"));
-    tmux.type_text("run hostname");
-    tmux.keys(&["Enter"]);
-    tmux.wait("the confirm overlay again", |p| {
-        p.contains("Type the number of target hosts")
+    tmux.wait("the refusal, asking again", |p| {
+        p.contains("did not match")
+            && p.contains("nothing was sent")
+            && p.contains("Type the number of target hosts")
+            && !p.contains("$ hostname")
     });
     tmux.type_text(&targets.to_string());
     tmux.keys(&["Enter"]);

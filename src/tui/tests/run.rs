@@ -160,21 +160,24 @@ fn confirm_overlay_snapshot() {
 fn wrong_count_sends_nothing_and_esc_cancels() {
     let mut a = planned();
     type_keys(&mut a, "13<Enter>");
-    assert!(confirm_overlay(&a).is_none());
+    let c = confirm_overlay(&a).expect("asked again, the plan still shown");
+    assert!(c.typed.is_empty(), "the wrong count is cleared");
     assert!(a.state.runs.is_empty());
     assert_eq!(a.state.tabs.tabs().len(), 1);
     assert!(message(&a).contains("did not match (type exactly 12); nothing was sent"));
 
-    type_keys(&mut a, ":run hostname<Enter><Esc>");
+    // Enter without typing is a wrong count too.
+    type_keys(&mut a, "<Enter>");
+    assert!(confirm_overlay(&a).is_some());
+    assert!(a.state.runs.is_empty());
+
+    type_keys(&mut a, "<Esc>");
     assert!(confirm_overlay(&a).is_none());
     assert!(a.state.runs.is_empty());
     assert!(message(&a).contains("nothing was sent"));
 
-    // Enter without typing is a wrong count too.
-    type_keys(&mut a, ":run hostname<Enter><Enter>");
-    assert!(a.state.runs.is_empty());
-
-    type_keys(&mut a, ":run hostname<Enter>12<Enter>");
+    // The right count, at the second try, sends.
+    type_keys(&mut a, ":run hostname<Enter>1<Enter>12<Enter>");
     assert_eq!(a.state.runs.len(), 1);
     assert_eq!(a.state.mode(), crate::tui::keymap::Mode::Run);
 }

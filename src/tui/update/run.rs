@@ -136,7 +136,7 @@ impl App {
                 let Some(Overlay::RunConfirm(c)) = self.state.overlays.pop() else {
                     return;
                 };
-                let c = *c;
+                let mut c = *c;
                 if c.plan.target_count == 0 {
                     self.state.flash(
                         Level::Error,
@@ -152,13 +152,17 @@ impl App {
                     None => "not-needed",
                     Some(need) if bulk::confirmation_accepted(need, &c.typed) => "typed",
                     Some(need) => {
+                        // Asked again, as the terminate confirm does: the plan stays on screen.
                         self.state.flash(
                             Level::Error,
                             format!(
-                                "the confirmation did not match (type exactly {}); nothing was sent",
+                                "the confirmation did not match (type exactly {}); nothing was \
+                                 sent: type it again, or Esc",
                                 need.expected
                             ),
                         );
+                        c.typed.clear();
+                        self.state.overlays.push(Overlay::RunConfirm(Box::new(c)));
                         return;
                     }
                 };
