@@ -126,6 +126,10 @@ pub struct DemoArgs {
     /// Faults to inject, as for `sim` (e.g. "ws-drop=20s" to watch tunnels heal)
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+    /// Session logs: `stream` (the demo's default) writes JSON events with timestamps during the
+    /// session, so replays keep their real pauses; `plain` uploads a transcript at the end
+    #[arg(long, value_enum, default_value_t = SessionLogs::Stream)]
+    pub session_logs: SessionLogs,
 }
 
 #[derive(Debug, Args)]

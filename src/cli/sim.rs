@@ -79,6 +79,7 @@ pub async fn demo(cli: &Cli, args: &DemoArgs) -> CliResult {
     })
     .await
     .map_err(|e| Failure::Other(format!("cannot start the simulator: {e}")))?;
+    sim.set_session_log_streaming(args.session_logs == super::SessionLogs::Stream);
     let url = sim.endpoint_url();
     // A database behind the fleet, for "forward the database port through a host".
     let db = DemoDb::start()
