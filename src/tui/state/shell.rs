@@ -41,11 +41,48 @@ impl ShellTab {
             SessionState::Connecting => "connecting".into(),
             SessionState::Live => "live".into(),
             SessionState::Reconnecting => "reconnecting".into(),
-            SessionState::Closed { reason } => format!("closed: {reason}"),
+            SessionState::Closed { reason } => format!("closed: {}", short_reason(reason)),
         }
     }
 
     pub fn is_closed(&self) -> bool {
         matches!(self.state, SessionState::Closed { .. })
+    }
+}
+
+/// A tab title has room for a few words: the channel's sentences (worded as the plugin prints
+/// them, with the session id) are cut to what they say. The tab's body keeps the whole sentence.
+fn short_reason(reason: &str) -> &str {
+    if reason.starts_with("Exiting session with sessionId") {
+        return "exited";
+    }
+    reason
+        .strip_prefix("SessionId: ")
+        .and_then(|rest| rest.split_once(" : "))
+        .map_or(reason, |(_, said)| said.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_say_why_a_session_closed_in_a_few_words() {
+        let closed = |reason: &str| {
+            let mut tab = ShellTab::new(1, "web-1".into(), "i-0abc".into(), 10, 40);
+            tab.state = SessionState::Closed {
+                reason: reason.into(),
+            };
+            tab.state_label()
+        };
+        assert_eq!(
+            closed("Exiting session with sessionId: ana-0a1b2c3d4e5f60718."),
+            "closed: exited"
+        );
+        assert_eq!(
+            closed("SessionId: ana-0a1b2c3d4e5f60718 : Session terminated"),
+            "closed: Session terminated"
+        );
+        assert_eq!(closed("ssh exited"), "closed: ssh exited");
     }
 }
