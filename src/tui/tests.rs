@@ -206,11 +206,17 @@ fn ctrl(c: char) -> Event {
     Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
-/// Types keys the way a terminal delivers them; `<Esc>`, `<Enter>`, `<Tab>`, `<Down>`, `<Up>`
-/// stand for themselves.
+/// Types keys the way a terminal delivers them; `<Esc>`, `<Enter>`, `<Tab>`, `<Down>`, `<Up>`,
+/// `<BS>` stand for themselves and `<C-x>` for Ctrl with a letter.
 fn type_keys(app: &mut App, keys: &str) {
     let mut rest = keys;
     while !rest.is_empty() {
+        let bytes = rest.as_bytes();
+        if rest.starts_with("<C-") && bytes.len() >= 5 && bytes[4] == b'>' {
+            app.dispatch(ctrl(char::from(bytes[3])));
+            rest = &rest[5..];
+            continue;
+        }
         let named = [
             ("<Esc>", KeyCode::Esc),
             ("<Enter>", KeyCode::Enter),

@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::run::{
-    Confirmation, Counts, HostStatus, OutputGroup, Plan, RunEvent, RunReport, SentCommand,
-    Targeting, diff_vs_majority, group_outputs,
+    Confirmation, Counts, Document, HostStatus, OutputGroup, Plan, RunEvent, RunReport,
+    SentCommand, Targeting, diff_vs_majority, group_outputs,
 };
 
 /// A line of the confirm overlay's scrollable list.
@@ -15,6 +15,8 @@ pub enum ConfirmLine {
     Heading(String),
     Host(String),
     Skipped(String),
+    /// Something about the plan to read before sending (shown first, in the warning colour).
+    Warning(String),
 }
 
 /// The guard before a run: nothing is sent until this overlay is accepted (with the typed
@@ -42,6 +44,19 @@ pub fn host_label(name: Option<&str>, id: &str) -> String {
 impl RunConfirm {
     pub fn new(plan: Plan, confirmation: Option<Confirmation>, rerun_of: Option<u64>) -> Self {
         let mut lines = Vec::new();
+        let windows: usize = plan
+            .sends
+            .iter()
+            .filter(|s| s.document == Document::PowerShell)
+            .map(|s| s.hosts.len())
+            .sum();
+        if windows > 0 && windows < plan.target_count {
+            lines.push(ConfirmLine::Warning(format!(
+                "Mixed platforms: the same command text runs as PowerShell on the {windows} \
+                 Windows host{} and as sh on the others",
+                plural(windows)
+            )));
+        }
         lines.push(ConfirmLine::Heading(format!(
             "Targets ({}):",
             plan.target_count

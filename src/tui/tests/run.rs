@@ -477,3 +477,43 @@ fn run_tab_counts_a_thousand_hosts() {
     type_keys(&mut a, "<Enter>");
     assert!(a.state.runs[&run].output);
 }
+
+#[test]
+fn a_plan_over_linux_and_windows_hosts_says_the_command_runs_as_both() {
+    let mut a = app();
+    render(&mut a, (120, 40));
+    type_keys(&mut a, "/prod<Enter>:run hostname<Enter>");
+    let c = confirm_overlay(&a).expect("the plan");
+    let warning = c
+        .lines
+        .iter()
+        .find_map(|l| match l {
+            crate::tui::state::run::ConfirmLine::Warning(w) => Some(w.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no warning in {:?}", c.lines));
+    assert!(
+        warning.contains("PowerShell on the 1 Windows host")
+            && warning.contains("sh on the others"),
+        "{warning}"
+    );
+    let text = screen(&render(&mut a, (120, 40)), None);
+    assert!(text.contains("Mixed platforms"), "{text}");
+
+    // Linux hosts only: nothing to warn about.
+    type_keys(&mut a, "<Esc>/<C-u>pay<Enter>:run hostname<Enter>");
+    let c = confirm_overlay(&a).unwrap_or_else(|| {
+        panic!(
+            "no plan: {} (filter {:?})",
+            message(&a),
+            a.state.fleet.input
+        )
+    });
+    assert!(
+        !c.lines
+            .iter()
+            .any(|l| matches!(l, crate::tui::state::run::ConfirmLine::Warning(_))),
+        "{:?}",
+        c.lines
+    );
+}

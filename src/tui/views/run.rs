@@ -118,7 +118,7 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &RunConfirm, ctx: &Ctx) {
                 t.style(Role::Title),
             )),
             ConfirmLine::Host(s) => Line::from(format!(" {}", fit(s, w))),
-            ConfirmLine::Skipped(s) => {
+            ConfirmLine::Skipped(s) | ConfirmLine::Warning(s) => {
                 Line::from(Span::styled(format!(" {}", fit(s, w)), t.style(Role::Warn)))
             }
         })
