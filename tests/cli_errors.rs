@@ -159,3 +159,134 @@ fn expired_sso_says_which_login_to_run() {
         r.stderr
     );
 }
+
+#[test]
+fn unreachable_endpoint_is_said_once_for_every_region() {
+    let env = Env::new();
+    let port = common::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let r = run(env.cmd().args([
+        "--endpoint-url",
+        &url,
+        "--region",
+        "us-east-1",
+        "--region",
+        "eu-west-1",
+        "list",
+    ]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("cannot reach").count(),
+        1,
+        "one sentence, not one per region and service:\n{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("'us-east-1' and 'eu-west-1' are real regions"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn remote_port_zero_is_refused_before_any_request() {
+    let env = Env::new();
+    let port = common::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let global = ["--endpoint-url", url.as_str(), "--region", "us-east-1"];
+    for (command, flag) in [
+        (["tunnel", "web-1", "--remote-port", "0"], "--remote-port"),
+        (["proxy", "web-1", "--port", "0"], "--port"),
+    ] {
+        let r = run(env.cmd().args(global).args(command));
+        assert_eq!(r.code, 2, "{command:?}: {}", r.stderr);
+        assert!(r.stderr.contains(flag), "{}", r.stderr);
+        assert!(r.stderr.contains("1..=65535"), "{}", r.stderr);
+    }
+    // Local port 0 still means "pick a free one": past the flag check, the endpoint fails.
+    let r = run(env.cmd().args(global).args([
+        "tunnel",
+        "web-1",
+        "--remote-port",
+        "22",
+        "--local-port",
+        "0",
+    ]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot reach"), "{}", r.stderr);
+}
+
+/// Id, Name and region of a running instance of the seeded simulator's fleet with this ping status.
+fn running_with(env: &Env, sim: &common::Sim, ping: &str) -> (String, String, String) {
+    let r = run(env.cmd().args([
+        "--endpoint-url",
+        &sim.endpoint,
+        "--region",
+        "us-east-1",
+        "--region",
+        "eu-west-1",
+        "list",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let fleet: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).expect("json");
+    let found = fleet
+        .iter()
+        .find(|i| i["state"] == "running" && i["ping_status"] == ping && i["name"].is_string())
+        .expect("such an instance in the seeded fleet");
+    (
+        found["instance_id"].as_str().expect("id").to_owned(),
+        found["name"].as_str().expect("name").to_owned(),
+        found["region"].as_str().expect("region").to_owned(),
+    )
+}
+
+#[test]
+fn a_target_that_is_not_connected_is_explained_once_with_doctor_pointed_to() {
+    let env = Env::new();
+    let sim = common::Sim::start(&env, &["--instances", "60", "--seed", "3"]);
+    let (lost_id, lost, lost_region) = running_with(&env, &sim, "ConnectionLost");
+    let (_, inactive, _) = running_with(&env, &sim, "Inactive");
+    let both = [
+        "--endpoint-url",
+        sim.endpoint.as_str(),
+        "--region",
+        "us-east-1",
+        "--region",
+        "eu-west-1",
+    ];
+    let explained = |r: &common::Run, status: &str, target: &str| {
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "one line:\n{}", r.stderr);
+        assert!(r.stderr.contains(status), "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("`fleetdeck doctor {target}`")),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("TargetNotConnected"), "{}", r.stderr);
+    };
+
+    let r = run(env.cmd().args(both).args(["connect", &lost]));
+    explained(&r, "ConnectionLost since", &lost);
+    assert!(r.stderr.contains("amazon-ssm-agent"), "{}", r.stderr);
+
+    let r = run(env
+        .cmd()
+        .args(both)
+        .args(["tunnel", &inactive, "--remote-port", "22"]));
+    explained(&r, "Inactive:", &inactive);
+
+    // An id with one region skips the inventory read to resolve it: it is read for the reason.
+    let r = run(env.cmd().args([
+        "--endpoint-url",
+        &sim.endpoint,
+        "--region",
+        &lost_region,
+        "proxy",
+        &lost_id,
+    ]));
+    explained(&r, "ConnectionLost since", &lost_id);
+}

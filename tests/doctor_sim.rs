@@ -45,11 +45,15 @@ fn doctor_says_why_and_exits_accordingly() {
     let r = run(env.cmd().args(args(&sim, &["doctor", &lost])));
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("ConnectionLost since"), "{}", r.stdout);
+    // The diagnosis is said once, on stdout; stderr has the verdict in one short line.
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("a session would not work"),
         "{}",
         r.stderr
     );
+    assert!(r.stderr.contains("1 check failed"), "{}", r.stderr);
+    assert!(!r.stderr.contains("ConnectionLost"), "{}", r.stderr);
 
     let unmanaged = find(&|i| running(i) && i["ping_status"] == "NotManaged");
     let r = run(env.cmd().args(args(&sim, &["doctor", &unmanaged])));

@@ -83,7 +83,8 @@ fn sim_request(endpoint: &str, method: &str, path: &str) -> (u16, String) {
 /// Agent lost mid-session. The user sees, in the terminal `fleetdeck connect` restored: "i-… has
 /// been ConnectionLost since HH:MM:SS UTC: its SSM agent stopped answering, so session … ended
 /// and cannot be resumed. Run `fleetdeck doctor i-…` …", exit status 1; `list` then shows the
-/// instance ConnectionLost and a new `connect` is refused with TargetNotConnected. Nothing
+/// instance ConnectionLost and a new `connect` is refused with TargetNotConnected, explained
+/// ("… is not connected: ConnectionLost since …", `fleetdeck doctor i-…`). Nothing
 /// typed before the loss is lost: its output is on screen. Bound: 30 s per step.
 #[test]
 fn agent_lost_mid_session_ends_connect_with_a_sentence_and_list_shows_it() {
@@ -147,8 +148,16 @@ fn agent_lost_mid_session_ends_connect_with_a_sentence_and_list_shows_it() {
         &id,
     ]));
     assert_eq!(again.code, 1, "{}", again.stderr);
+    // Refused, and said why with what fleetdeck knows of the agent, not SSM's bare code.
     assert!(
-        again.stderr.contains("TargetNotConnected") || again.stderr.contains("not connected"),
+        again
+            .stderr
+            .contains("is not connected: ConnectionLost since"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again.stderr.contains(&format!("`fleetdeck doctor {id}`")),
         "{}",
         again.stderr
     );

@@ -48,11 +48,14 @@ pub enum AwsError {
         operation: &'static str,
     },
     #[error(
-        "cannot reach {endpoint} ({detail}): check the network, the proxy, or that '{region}' is a real region"
+        "cannot reach {endpoint} ({detail}): check the network, the proxy, or that {}",
+        regions_phrase(.regions)
     )]
     Unreachable {
         endpoint: String,
-        region: String,
+        /// Every region that failed the same way (one endpoint for all of them, as with
+        /// `--endpoint-url`): they are named in one sentence, not one sentence each.
+        regions: Vec<String>,
         detail: String,
     },
     #[error("{operation} in {target} failed: {code}: {message}")]
@@ -97,6 +100,33 @@ impl AwsError {
         )
     }
 
+    /// Folds `other` into `self` when both say the same thing about different regions (an
+    /// unreachable endpoint shared by every region); false when they differ.
+    pub fn absorb(&mut self, other: &AwsError) -> bool {
+        match (self, other) {
+            (
+                AwsError::Unreachable {
+                    endpoint,
+                    regions,
+                    detail,
+                },
+                AwsError::Unreachable {
+                    endpoint: e,
+                    regions: more,
+                    detail: d,
+                },
+            ) if endpoint == e && detail == d => {
+                for region in more {
+                    if !regions.contains(region) {
+                        regions.push(region.clone());
+                    }
+                }
+                true
+            }
+            (this, other) => *this == *other,
+        }
+    }
+
     /// Classifies an SDK error of `operation` (e.g. "ec2:DescribeInstances") for `target`.
     pub fn from_sdk<E>(
         err: SdkError<E, HttpResponse>,
@@ -138,7 +168,7 @@ impl AwsError {
         match err {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => AwsError::Unreachable {
                 endpoint,
-                region: target.region.clone(),
+                regions: vec![target.region.clone()],
                 detail: short(&chain),
             },
             SdkError::ResponseError(_) => AwsError::Malformed {
@@ -196,6 +226,17 @@ fn from_code(code: String, message: String, target: &Target, operation: &'static
     }
 }
 
+/// "'us-east-1' is a real region", "'us-east-1' and 'eu-west-1' are real regions": the regions
+/// an unreachable endpoint was asked about.
+fn regions_phrase(regions: &[String]) -> String {
+    let quoted: Vec<String> = regions.iter().map(|r| format!("'{r}'")).collect();
+    match quoted.as_slice() {
+        [] => "the region is a real one".to_owned(),
+        [one] => format!("{one} is a real region"),
+        [rest @ .., last] => format!("{} and {last} are real regions", rest.join(", ")),
+    }
+}
+
 /// The error and its sources on one line: the SDK's top-level Display is often just "dispatch failure".
 fn error_chain(err: &(dyn StdError + 'static)) -> String {
     let mut parts = vec![err.to_string()];
@@ -235,6 +276,35 @@ mod tests {
             let e = from_code(code.into(), "Rate exceeded".into(), &target(), "ssm:X");
             assert!(e.is_throttled(), "{code}");
         }
+    }
+
+    #[test]
+    fn one_unreachable_endpoint_is_one_sentence_naming_every_region() {
+        let unreachable = |region: &str| AwsError::Unreachable {
+            endpoint: "http://127.0.0.1:9".into(),
+            regions: vec![region.into()],
+            detail: "connection refused".into(),
+        };
+        let mut first = unreachable("us-east-1");
+        assert!(first.absorb(&unreachable("us-east-1")));
+        assert!(first.absorb(&unreachable("eu-west-1")));
+        let text = first.to_string();
+        assert!(
+            text.ends_with("or that 'us-east-1' and 'eu-west-1' are real regions"),
+            "{text}"
+        );
+        let mut elsewhere = AwsError::Unreachable {
+            endpoint: "https://ssm.eu-west-1.amazonaws.com".into(),
+            regions: vec!["eu-west-1".into()],
+            detail: "connection refused".into(),
+        };
+        assert!(!elsewhere.absorb(&unreachable("us-east-1")));
+        let throttled = AwsError::Throttled {
+            target: "default/us-east-1".into(),
+            operation: "ssm:X",
+        };
+        assert!(!elsewhere.absorb(&throttled));
+        assert!(throttled.clone().absorb(&throttled));
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub async fn fetch(clients: &[Clients]) -> Inventory {
         inventory.instances.extend(instances);
         inventory.problems.extend(problems);
     }
-    dedup_credential_problems(&mut inventory.problems);
+    dedup_problems(&mut inventory.problems);
     inventory.instances.sort_by(|a, b| {
         (a.display_name(), &a.instance_id, &a.profile, &a.region).cmp(&(
             b.display_name(),
@@ -59,19 +59,17 @@ pub async fn fetch(clients: &[Clients]) -> Inventory {
     inventory
 }
 
-/// One profile without credentials fails in every region the same way: say it once.
-fn dedup_credential_problems(problems: &mut Vec<InventoryProblem>) {
-    let mut seen = Vec::new();
-    problems.retain(|p| {
-        if !p.error.is_credentials() {
-            return true;
+/// A problem is said once: one profile without credentials fails in every region the same way,
+/// EC2 and SSM fail the same way on an unreachable endpoint, and one `--endpoint-url` serves every
+/// region (the regions are then named in one sentence). The first target keeps the problem.
+pub fn dedup_problems(problems: &mut Vec<InventoryProblem>) {
+    let mut kept: Vec<InventoryProblem> = Vec::with_capacity(problems.len());
+    for problem in problems.drain(..) {
+        if !kept.iter_mut().any(|k| k.error.absorb(&problem.error)) {
+            kept.push(problem);
         }
-        if seen.contains(&p.error) {
-            return false;
-        }
-        seen.push(p.error.clone());
-        true
-    });
+    }
+    *problems = kept;
 }
 
 async fn fetch_target(clients: &Clients) -> (Vec<Instance>, Vec<InventoryProblem>) {

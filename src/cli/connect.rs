@@ -12,24 +12,37 @@ use bytes::Bytes;
 use crate::aws::{self, CallStats, ClientOptions, clients::Clients};
 use crate::channel::{SessionEvent, SessionState, ShellSession};
 use crate::config::Config;
+use crate::model::Instance;
 use crate::search::{TargetMatch, resolve_target as resolve_instance};
 use crate::terminal::raw::{RawMode, terminal_size};
 
-use super::{Cli, CliResult, ConnectArgs, Engine, Failure, targets};
+use super::{Cli, CliResult, ConnectArgs, Engine, Failure, not_connected, problems, targets};
 
 const PLUGIN: &str = "session-manager-plugin";
 
 pub async fn run(cli: &Cli, args: &ConnectArgs) -> CliResult {
-    let (clients, instance_id) = resolve_target(cli, &args.target).await?;
-    match args.engine {
-        Engine::Native => native(&clients, &instance_id).await,
-        Engine::Plugin => plugin(&clients, &instance_id).await,
+    let resolved = resolve_target(cli, &args.target).await?;
+    let started = match args.engine {
+        Engine::Native => native(&resolved.clients, &resolved.instance_id).await,
+        Engine::Plugin => plugin(&resolved.clients, &resolved.instance_id).await,
+    };
+    match started {
+        Err(Failure::Other(why)) => Err(not_connected::explain(&resolved, &args.target, why).await),
+        other => other,
     }
 }
 
-/// The clients and instance id for TARGET (an id, a Name, or a query matching exactly one
-/// instance); shared by `connect`, `tunnel` and `proxy`.
-pub(super) async fn resolve_target(cli: &Cli, target: &str) -> Result<(Clients, String), Failure> {
+/// TARGET resolved: the clients of its profile and region, its id, and its inventory entry
+/// when the inventory was read to find it (an id given with one region skips that read).
+pub(super) struct Resolved {
+    pub clients: Clients,
+    pub instance_id: String,
+    pub instance: Option<Instance>,
+}
+
+/// TARGET (an id, a Name, or a query matching exactly one instance) resolved; shared by
+/// `connect`, `tunnel` and `proxy`.
+pub(super) async fn resolve_target(cli: &Cli, target: &str) -> Result<Resolved, Failure> {
     let config = Config::load(cli.config.as_deref())?;
     let targets = targets::resolve(cli, &config).await?;
     let options = ClientOptions::new(cli.endpoint_url.clone().or(config.endpoint_url.clone()));
@@ -43,15 +56,16 @@ fn looks_like_id(text: &str) -> bool {
     text.strip_prefix("i-").is_some_and(hex) || text.strip_prefix("mi-").is_some_and(hex)
 }
 
-/// The clients for the instance's profile and region, and its id.
-async fn resolve(all: &[Clients], target: &str) -> Result<(Clients, String), Failure> {
+async fn resolve(all: &[Clients], target: &str) -> Result<Resolved, Failure> {
     if all.len() == 1 && looks_like_id(target) {
-        return Ok((all[0].clone(), target.to_string()));
+        return Ok(Resolved {
+            clients: all[0].clone(),
+            instance_id: target.to_string(),
+            instance: None,
+        });
     }
     let inventory = aws::inventory::fetch(all).await;
-    for problem in &inventory.problems {
-        eprintln!("warning: {}", problem.error);
-    }
+    problems::report(&inventory.problems, inventory.instances.is_empty())?;
     let instances = &inventory.instances;
     let matched = resolve_instance(instances, target).map_err(|e| Failure::Usage(e.to_string()))?;
     let chosen = match matched {
@@ -84,7 +98,11 @@ async fn resolve(all: &[Clients], target: &str) -> Result<(Clients, String), Fai
         .or_else(|| all.iter().find(|c| c.target.region == chosen.region))
         .cloned()
         .ok_or_else(|| Failure::Other(format!("no client for {}", chosen.region)))?;
-    Ok((clients, chosen.instance_id.clone()))
+    Ok(Resolved {
+        clients,
+        instance_id: chosen.instance_id.clone(),
+        instance: Some(chosen.clone()),
+    })
 }
 
 async fn native(clients: &Clients, instance_id: &str) -> CliResult {

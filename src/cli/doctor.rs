@@ -1,5 +1,7 @@
 //! `fleetdeck doctor TARGET`: why an instance can or cannot take a session, step by step.
 //! Exit 0 when a session would work, 1 otherwise (not found, ambiguous, blocked or unknown).
+//! The diagnosis goes to stdout only; an unhealthy host adds one short stderr line that says
+//! the verdict without repeating the reasons.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use crate::diagnosis::{self, Diagnosis};
 use crate::model::Instance;
 use crate::search::{TargetMatch, resolve_target};
 
-use super::{Cli, CliResult, DoctorArgs, Failure, targets};
+use super::{Cli, CliResult, DoctorArgs, Failure, problems, targets};
 
 /// Candidates listed when a target is ambiguous.
 const MAX_CANDIDATES: usize = 20;
@@ -28,12 +30,7 @@ pub async fn run(cli: &Cli, args: &DoctorArgs) -> CliResult {
     let options = ClientOptions::new(cli.endpoint_url.clone().or(config.endpoint_url.clone()));
     let clients = aws::clients::build_all(&targets, &options, Arc::new(CallStats::default())).await;
     let inventory = aws::inventory::fetch(&clients).await;
-    for problem in &inventory.problems {
-        eprintln!("warning: {}", problem.error);
-    }
-    if inventory.instances.is_empty() && !inventory.problems.is_empty() {
-        return Err(Failure::Other(inventory.problems[0].error.to_string()));
-    }
+    problems::report(&inventory.problems, inventory.instances.is_empty())?;
     let found =
         resolve_target(&inventory.instances, &target).map_err(|e| Failure::Usage(e.to_string()))?;
     let instance = match found {
@@ -62,17 +59,29 @@ pub async fn run(cli: &Cli, args: &DoctorArgs) -> CliResult {
     if diagnosis.session_would_work() {
         Ok(())
     } else {
-        let why = diagnosis
-            .headline()
-            .map(|s| format!(": {}", s.sentence))
-            .unwrap_or_default();
-        Err(Failure::Other(format!(
-            "{} on {} ({}){why}",
-            diagnosis.summary(),
-            instance.display_name(),
-            instance.instance_id
-        )))
+        Err(Failure::Other(verdict_line(instance, &diagnosis)))
     }
+}
+
+/// The stderr line of an unhealthy host: the verdict and where the reasons are, not the
+/// reasons again (they are on stdout, step by step).
+fn verdict_line(instance: &Instance, diagnosis: &Diagnosis) -> String {
+    let failed = diagnosis
+        .steps
+        .iter()
+        .filter(|s| s.verdict == diagnosis::Verdict::Fail)
+        .count();
+    let checks = match failed {
+        0 => "see the steps on stdout".to_owned(),
+        1 => "1 check failed, see the diagnosis on stdout".to_owned(),
+        n => format!("{n} checks failed, see the diagnosis on stdout"),
+    };
+    format!(
+        "{} on {} ({}): {checks}",
+        diagnosis.summary(),
+        instance.display_name(),
+        instance.instance_id
+    )
 }
 
 fn ambiguous(target: &str, instances: &[Instance], candidates: &[usize]) -> String {

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::output::{self, Format, TableOptions};
 use crate::search::{FleetIndex, Query};
 
-use super::{Cli, CliResult, Failure, ListArgs, targets};
+use super::{Cli, CliResult, Failure, ListArgs, problems, targets};
 
 pub async fn run(cli: &Cli, args: &ListArgs) -> CliResult {
     let query = Query::parse(&args.query.join(" ")).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -24,9 +24,6 @@ pub async fn run(cli: &Cli, args: &ListArgs) -> CliResult {
         "inventory read"
     );
 
-    for problem in &inventory.problems {
-        eprintln!("warning: {}", problem.error);
-    }
     if stats.retries() > 0 {
         eprintln!(
             "note: {} of {} requests were retried (throttling or transient errors)",
@@ -35,10 +32,7 @@ pub async fn run(cli: &Cli, args: &ListArgs) -> CliResult {
         );
     }
     // Nothing at all could be read: that is a failure, not an empty fleet.
-    if inventory.instances.is_empty() && !inventory.problems.is_empty() {
-        let first = &inventory.problems[0].error;
-        return Err(Failure::Other(first.to_string()));
-    }
+    problems::report(&inventory.problems, inventory.instances.is_empty())?;
 
     let mut index = FleetIndex::new(&inventory.instances);
     let selected: Vec<_> = index

@@ -5,6 +5,8 @@ mod connect;
 mod console;
 mod doctor;
 mod list;
+mod not_connected;
+mod problems;
 mod replay;
 mod run;
 mod sessions;

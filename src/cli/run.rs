@@ -20,7 +20,7 @@ use crate::run::{
     RunOptions, RunReport, SentCommand, TagFilter, TargetSpec,
 };
 
-use super::{Cli, CliResult, Failure, targets};
+use super::{Cli, CliResult, Failure, problems, targets};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RunOutput {
@@ -348,12 +348,7 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> CliResult {
     let stats = Arc::new(CallStats::default());
     let clients = aws::clients::build_all(&targets, &client_options, stats.clone()).await;
     let inventory = aws::inventory::fetch(&clients).await;
-    for problem in &inventory.problems {
-        eprintln!("warning: {}", problem.error);
-    }
-    if inventory.instances.is_empty() && !inventory.problems.is_empty() {
-        return Err(Failure::Other(inventory.problems[0].error.to_string()));
-    }
+    problems::report(&inventory.problems, inventory.instances.is_empty())?;
     let plan = bulk::plan(&inventory.instances, &spec, &options).map_err(|e| match e {
         bulk::PlanError::BadQuery(_) | bulk::PlanError::TooManyTags(_) => {
             Failure::Usage(e.to_string())

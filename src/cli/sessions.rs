@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::output::Format;
 use crate::replay::{self, HistoryFilter, SessionSummary};
 
-use super::{Cli, CliResult, Failure, SessionsArgs, targets};
+use super::{Cli, CliResult, Failure, SessionsArgs, problems, targets};
 
 pub async fn run(cli: &Cli, args: &SessionsArgs) -> CliResult {
     let config = Config::load(cli.config.as_deref())?;
@@ -29,12 +29,8 @@ pub async fn run(cli: &Cli, args: &SessionsArgs) -> CliResult {
         aws::inventory::fetch(&clients)
     );
     history.join_host_names(&inventory.instances);
-    for problem in &history.problems {
-        eprintln!("warning: {}", problem.error);
-    }
-    if history.sessions.is_empty() && !history.problems.is_empty() {
-        return Err(Failure::Other(history.problems[0].error.to_string()));
-    }
+    aws::inventory::dedup_problems(&mut history.problems);
+    problems::report(&history.problems, history.sessions.is_empty())?;
     let now = Utc::now();
     let mut out = std::io::stdout().lock();
     let written = match args.output {

@@ -14,15 +14,15 @@ use crate::channel::{SessionEvent, SessionState};
 use crate::tunnel::{Tunnel, TunnelSpec, TunnelState};
 
 use super::connect::resolve_target;
-use super::{Cli, CliResult, Failure};
+use super::{Cli, CliResult, Failure, not_connected};
 
 #[derive(Debug, Args)]
 pub struct TunnelArgs {
     /// An instance id, a Name, or a query matching exactly one instance.
     #[arg(value_name = "TARGET")]
     pub target: String,
-    /// The port to reach (on the instance, or on --remote-host through it).
-    #[arg(long, value_name = "PORT")]
+    /// The port to reach (on the instance, or on --remote-host through it): 1 to 65535.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub remote_port: u16,
     /// Local port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 0, value_name = "PORT")]
@@ -40,13 +40,14 @@ pub struct ProxyArgs {
     /// An instance id, a Name, or a query matching exactly one instance.
     #[arg(value_name = "TARGET")]
     pub target: String,
-    /// The port on the instance.
-    #[arg(long, default_value_t = 22)]
+    /// The port on the instance: 1 to 65535.
+    #[arg(long, default_value_t = 22, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
 }
 
 pub async fn run(cli: &Cli, args: &TunnelArgs) -> CliResult {
-    let (clients, instance_id) = resolve_target(cli, &args.target).await?;
+    let resolved = resolve_target(cli, &args.target).await?;
+    let (clients, instance_id) = (resolved.clients.clone(), resolved.instance_id.clone());
     let spec = TunnelSpec {
         target: instance_id.clone(),
         remote_port: args.remote_port,
@@ -89,7 +90,9 @@ pub async fn run(cli: &Cli, args: &TunnelArgs) -> CliResult {
                 }
                 Some(TunnelState::Reconnecting { why, .. }) => eprintln!("Tunnel reconnecting: {why}"),
                 Some(TunnelState::Starting) => {}
-                Some(TunnelState::Failed { why }) => return Err(Failure::Other(why)),
+                Some(TunnelState::Failed { why }) => {
+                    return Err(not_connected::explain(&resolved, &args.target, why).await);
+                }
                 Some(TunnelState::Closed) => return Ok(()),
                 None => return Err(Failure::Other("the tunnel stopped".into())),
             }
@@ -111,14 +114,18 @@ fn exposure_warning(local: std::net::SocketAddr, via: &str, remote_port: u16) ->
 }
 
 pub async fn proxy(cli: &Cli, args: &ProxyArgs) -> CliResult {
-    let (clients, instance_id) = resolve_target(cli, &args.target).await?;
+    let resolved = resolve_target(cli, &args.target).await?;
+    let started = RawSession::start_ssh(&resolved.clients, &resolved.instance_id, args.port).await;
     let RawSession {
         handle,
         input,
         mut events,
-    } = RawSession::start_ssh(&clients, &instance_id, args.port)
-        .await
-        .map_err(|e| Failure::Other(e.to_string()))?;
+    } = match started {
+        Ok(session) => session,
+        Err(e) => {
+            return Err(not_connected::explain(&resolved, &args.target, e.to_string()).await);
+        }
+    };
     // A plain thread, not tokio's stdin: a blocking read on the runtime's blocking pool would
     // keep the process alive after the session ended (the runtime waits for it on shutdown)
     // until the caller closed our stdin.
