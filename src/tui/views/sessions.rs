@@ -356,7 +356,8 @@ pub fn terminate_confirm(frame: &mut Frame, area: Rect, c: &TerminateConfirm, ct
     };
     let lines = vec![
         field("Session", s.session_id.clone()),
-        field("Owner", format!("{} ({})", s.who(), s.owner)),
+        // The whole identity (an ARN ends with the name the table shows).
+        field("Owner", s.owner.clone()),
         field("Host", host),
         field("Where", format!("{} / {}", s.profile, s.region)),
         field(
