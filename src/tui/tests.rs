@@ -849,6 +849,7 @@ fn shell_tab_titles_show_state_and_blocked_hosts_say_why() {
     );
 }
 
+mod layout;
 mod measure;
 mod run;
 mod runs;

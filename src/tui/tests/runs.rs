@@ -408,3 +408,32 @@ fn a_running_run_spins_in_the_tab_bar() {
     a.state.refresh.spinner += 3;
     assert_eq!(done, bar(&mut a), "a finished run no longer spins");
 }
+
+#[test]
+fn the_owner_name_is_whole_at_100_columns() {
+    let mut a = app_with(web_fleet());
+    type_keys(&mut a, "C");
+    let generation = a.state.run_history.generation;
+    let mut run = command(
+        1,
+        "test \"$(hostname)\" = web-01 && systemctl status nginx",
+        "Success",
+        2,
+    );
+    run.who = Some("arn:aws:iam::123456789012:user/AKIDFLEETDECKDEMO".into());
+    a.update(Action::RunsLoaded {
+        generation,
+        commands: vec![run, command(2, "df -h /", "Failed", 30)],
+        problems: Vec::new(),
+    });
+    let text = screen(&render(&mut a, (100, 30)), None);
+    let row = text
+        .lines()
+        .find(|l| l.contains("Success"))
+        .expect("the run's row");
+    assert!(row.contains(" AKIDFLEETDECKDEMO "), "{text}");
+    assert!(!row.contains("user/"), "{text}");
+    // The command gives way, with an ellipsis.
+    assert!(row.contains(" test \"$(hostname)"), "{text}");
+    assert!(row.contains('…'), "{text}");
+}

@@ -563,3 +563,39 @@ fn r_while_another_hosts_read_is_in_flight_waits_its_turn() {
     let id = a.state.tabs.active_replay().expect("replays once read");
     assert_eq!(a.state.replays[&id].session_id, "carla-52f00d");
 }
+
+#[test]
+fn the_owner_name_is_whole_at_100_columns_and_the_arn_in_the_confirm() {
+    let mut a = sessions_app();
+    let long = vec![
+        session(
+            5,
+            "AKIDFLEETDECKDEMO",
+            Some("auth-api-production-eu-west-1-node-01"),
+            true,
+            false,
+        ),
+        session(4, "ben", Some("api-prod-1"), false, true),
+    ];
+    a.update(Action::SessionsLoaded {
+        generation: a.state.sessions.generation,
+        sessions: long,
+        problems: Vec::new(),
+    });
+    let text = screen(&render(&mut a, (100, 30)), None);
+    let row = text
+        .lines()
+        .find(|l| l.contains("Connected"))
+        .expect("the active session's row");
+    assert!(row.starts_with("AKIDFLEETDECKDEMO "), "{text}");
+    // The host gives way, not the owner.
+    assert!(row.contains(" auth-api-produc"), "{text}");
+    assert!(row.contains('…'), "{text}");
+    // `x` on it: the confirm names the whole ARN.
+    type_keys(&mut a, "x");
+    let text = screen(&render(&mut a, (100, 30)), None);
+    assert!(
+        text.contains("Owner    arn:aws:iam::123456789012:user/AKIDFLEETDECKDEMO "),
+        "{text}"
+    );
+}

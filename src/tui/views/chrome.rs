@@ -5,11 +5,13 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::tabstrip::{self, Label};
+use super::text::clip;
 use super::{Ctx, SPINNER, fit};
 use crate::format::age;
 use crate::tui::keymap::{Mode, keys_label};
 use crate::tui::state::tabs::TabKind;
-use crate::tui::state::{Level, TabStatus};
+use crate::tui::state::{AppState, Level, TabStatus};
 use crate::tui::theme::Role;
 
 pub fn header(frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -36,28 +38,35 @@ pub fn header(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     }
 
     let r = &s.refresh;
-    let mut right = Vec::new();
-    if r.in_flight.is_some() {
-        right.push(Span::styled(
+    // The right part in ever shorter forms; the first that fits beside the left part is drawn.
+    let spinner = r.in_flight.is_some().then(|| {
+        Span::styled(
             format!("{} refreshing  ", SPINNER[r.spinner % SPINNER.len()]),
             t.style(Role::Accent),
-        ));
-    }
-    match r.fetched_at {
+        )
+    });
+    let with_spinner = |text: Option<String>| -> Line<'static> {
+        let mut spans: Vec<Span> = spinner.iter().cloned().collect();
+        spans.extend(text.map(|text| Span::styled(text, muted)));
+        Line::from(spans)
+    };
+    let rights: Vec<Line> = match r.fetched_at {
         Some(at) => {
             let source = if r.from_cache { "cached" } else { "refreshed" };
-            right.push(Span::styled(
-                format!(
-                    "{source} {} ago ({}) ",
-                    age(at, s.now),
+            let ago = age(at, s.now);
+            vec![
+                with_spinner(Some(format!(
+                    "{source} {ago} ago ({}) ",
                     at.format("%H:%M:%S")
-                ),
-                muted,
-            ));
+                ))),
+                with_spinner(Some(format!("{source} {ago} ago "))),
+                with_spinner(Some(format!("{ago} ago "))),
+                Line::from(Span::styled(format!("{ago} ago "), muted)),
+            ]
         }
-        None if r.in_flight.is_some() => {}
-        None => right.push(Span::styled("not read yet ", muted)),
-    }
+        None if r.in_flight.is_some() => vec![with_spinner(None)],
+        None => vec![with_spinner(Some("not read yet ".into()))],
+    };
 
     let c = s.fleet.counts();
     let dot = |role, n: usize, what: &str| {
@@ -100,71 +109,76 @@ pub fn header(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         height: 1,
         ..area
     };
-    left_right(
-        frame,
-        Rect { height: 1, ..area },
-        Line::from(left),
-        Line::from(right),
-    );
+    left_first(frame, Rect { height: 1, ..area }, Line::from(left), rights);
     left_right(frame, second, Line::from(counts), Line::from(trouble));
 }
 
-/// One line with `left` and `right` parts; the right part wins when space is short.
+/// One line with `left` and `right` parts; the right part wins when space is short, and the left
+/// part then ends in `…` a column before it, so the two never run into each other.
 fn left_right(frame: &mut Frame, area: Rect, left: Line, right: Line) {
     let rw = u16::try_from(right.width())
         .unwrap_or(u16::MAX)
         .min(area.width);
+    let room = area.width - rw;
+    let left_room = if rw > 0 && left.width() > usize::from(room) {
+        room.saturating_sub(1)
+    } else {
+        room
+    };
     let left_area = Rect {
-        width: area.width - rw,
+        width: left_room,
         ..area
     };
     let right_area = Rect {
-        x: area.x + area.width - rw,
+        x: area.x + room,
         width: rw,
         ..area
     };
-    frame.render_widget(Paragraph::new(left), left_area);
+    frame.render_widget(
+        Paragraph::new(clip(left, usize::from(left_room))),
+        left_area,
+    );
     frame.render_widget(
         Paragraph::new(right).alignment(Alignment::Right),
         right_area,
     );
 }
 
+/// One line whose `left` part wins: the first of `rights` (longest first) that fits beside it
+/// with a gap of two columns is drawn, else none.
+fn left_first(frame: &mut Frame, area: Rect, left: Line, rights: Vec<Line>) {
+    let width = usize::from(area.width);
+    let right = rights
+        .into_iter()
+        .find(|r| left.width() + 2 + r.width() <= width)
+        .unwrap_or_default();
+    left_right(frame, area, left, right);
+}
+
 pub fn tab_bar(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let (s, t) = (ctx.state, ctx.theme);
+    let labels: Vec<Label> = s
+        .tabs
+        .tabs()
+        .iter()
+        .enumerate()
+        .map(|(i, tab)| tab_label(i, tab, s))
+        .collect();
+    let help = s
+        .overlays
+        .iter()
+        .any(|o| matches!(o, crate::tui::state::Overlay::Help { .. }));
+    let room = usize::from(area.width).saturating_sub(if help { 6 } else { 0 });
+    let strip = tabstrip::layout(&labels, s.tabs.active(), room);
     let mut spans = Vec::new();
-    for (i, tab) in s.tabs.tabs().iter().enumerate() {
-        let mut title = format!(" {} {}", i + 1, tab.title);
-        if let TabKind::Shell(id) = tab.kind
-            && let Some(shell) = s.shells.get(&id)
-        {
-            title = format!(
-                " {} {} · {}",
-                i + 1,
-                tab.title,
-                fit(&shell.state_label(), 40)
-            );
-            if shell.scrolling {
-                title.push_str(" · scroll");
-            }
-        }
-        if i == 0 {
-            title.push_str(&format!(" {}", s.fleet.instances().len()));
-        }
-        if let TabKind::Run(id) = tab.kind
-            && let Some(run) = s.runs.get(&id)
-        {
-            title.push_str(&format!(" · {}/{}", run.counts.done(), run.counts.total));
-        }
-        match &tab.status {
-            TabStatus::Busy => {
-                title.push_str(&format!(" {}", SPINNER[s.refresh.spinner % SPINNER.len()]))
-            }
-            TabStatus::Failed(_) => title.push_str(" ✖"),
-            TabStatus::Idle => {}
-        }
-        title.push(' ');
-        let role = if i == s.tabs.active() {
+    if strip.hidden_left > 0 {
+        spans.push(Span::styled(
+            format!("‹{} ", strip.hidden_left),
+            t.style(Role::Accent),
+        ));
+    }
+    for (title, active) in strip.tabs {
+        let role = if active {
             Role::TabActive
         } else {
             Role::TabInactive
@@ -172,13 +186,49 @@ pub fn tab_bar(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         spans.push(Span::styled(title, t.style(role)));
         spans.push(Span::raw(" "));
     }
-    if s.overlays
-        .iter()
-        .any(|o| matches!(o, crate::tui::state::Overlay::Help { .. }))
-    {
+    if strip.hidden_right > 0 {
+        spans.push(Span::styled(
+            format!("{}› ", strip.hidden_right),
+            t.style(Role::Accent),
+        ));
+    }
+    if help {
         spans.push(Span::styled(" help ", t.style(Role::Accent)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A tab's number, title and status (session state, host count, progress, busy or failed).
+fn tab_label(i: usize, tab: &crate::tui::state::tabs::Tab, s: &AppState) -> Label {
+    let mut status = String::new();
+    if let TabKind::Shell(id) = tab.kind
+        && let Some(shell) = s.shells.get(&id)
+    {
+        status = format!(" · {}", fit(&shell.state_label(), 40));
+        if shell.scrolling {
+            status.push_str(" · scroll");
+        }
+    }
+    if i == 0 {
+        status.push_str(&format!(" {}", s.fleet.instances().len()));
+    }
+    if let TabKind::Run(id) = tab.kind
+        && let Some(run) = s.runs.get(&id)
+    {
+        status.push_str(&format!(" · {}/{}", run.counts.done(), run.counts.total));
+    }
+    match &tab.status {
+        TabStatus::Busy => {
+            status.push_str(&format!(" {}", SPINNER[s.refresh.spinner % SPINNER.len()]))
+        }
+        TabStatus::Failed(_) => status.push_str(" ✖"),
+        TabStatus::Idle => {}
+    }
+    Label {
+        number: i + 1,
+        title: tab.title.clone(),
+        status,
+    }
 }
 
 pub fn filter_line(frame: &mut Frame, area: Rect, ctx: &Ctx) {

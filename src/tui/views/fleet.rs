@@ -1,11 +1,12 @@
 //! The host table. Only the visible rows are built, so 100,000 hosts cost what 50 do.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
+use super::columns::{self, Spec, width};
 use super::{Ctx, fit, highlighted};
 use crate::format::age;
 use crate::model::{Instance, InstanceState, PingStatus};
@@ -43,18 +44,43 @@ impl Col {
         }
     }
 
-    fn width(self) -> u16 {
+    /// The most a column gets before leftover room is shared out; the platform then gets its
+    /// whole text back before the name column grows.
+    fn cap(self) -> usize {
         match self {
-            Col::Name => 24,
+            Col::Name => 40,
             Col::Id => 20,
             Col::Region => 14,
-            Col::State => 9,
+            Col::State => 10,
             Col::Ping => 16,
             Col::LastPing => 9,
-            Col::Agent => 12,
-            Col::Platform => 20,
+            Col::Agent => 14,
+            Col::Platform => 24,
             Col::PrivateIp => 15,
-            Col::Tag(_) => 12,
+            Col::Tag(_) => 16,
+        }
+    }
+
+    /// The cell's text width (the name's check mark included), for measuring.
+    fn content(self, i: &Instance, now: chrono::DateTime<chrono::Utc>, tags: &[String]) -> usize {
+        match self {
+            Col::Name => width(i.display_name()),
+            Col::Id => width(&i.instance_id),
+            Col::Region => width(&i.region),
+            Col::State => width(i.state.as_str()),
+            Col::Ping => 2 + width(ping_label(i.ping_status)),
+            Col::LastPing => i.last_ping.map_or(1, |p| width(&age(p, now))),
+            Col::Agent => match &i.agent_version {
+                Some(v) if i.agent_outdated() => width(v) + 2,
+                Some(v) => width(v),
+                None => 1,
+            },
+            Col::Platform => width(&i.platform),
+            Col::PrivateIp => i.private_ip.as_deref().map_or(1, width),
+            Col::Tag(n) => tags
+                .get(n)
+                .and_then(|k| i.tags.get(k))
+                .map_or(0, |v| width(v)),
         }
     }
 
@@ -74,9 +100,24 @@ impl Col {
     }
 }
 
-/// Columns that fit `width`, most important first kept; shown in table order.
-fn columns(width: u16, tags: usize) -> Vec<Col> {
-    let table_order: Vec<Col> = [
+/// Every column in table order, with its rank: lower is kept first when the line is short.
+fn all_columns(tags: usize) -> Vec<(Col, usize)> {
+    let priority = [
+        Col::Name,
+        Col::Ping,
+        Col::Id,
+        Col::State,
+        Col::LastPing,
+        Col::PrivateIp,
+        Col::Agent,
+        Col::Region,
+        Col::Platform,
+    ];
+    let rank = |c: Col| match c {
+        Col::Tag(n) => priority.len() + n,
+        c => priority.iter().position(|&p| p == c).unwrap_or(usize::MAX),
+    };
+    [
         Col::Name,
         Col::Id,
         Col::Region,
@@ -89,32 +130,8 @@ fn columns(width: u16, tags: usize) -> Vec<Col> {
     ]
     .into_iter()
     .chain((0..tags).map(Col::Tag))
-    .collect();
-    let mut priority = vec![
-        Col::Name,
-        Col::Ping,
-        Col::Id,
-        Col::State,
-        Col::LastPing,
-        Col::PrivateIp,
-        Col::Agent,
-        Col::Region,
-        Col::Platform,
-    ];
-    priority.extend((0..tags).map(Col::Tag));
-    let mut used = 0u16;
-    let mut keep = Vec::new();
-    for col in priority {
-        let w = col.width() + 1;
-        if used + w <= width {
-            used += w;
-            keep.push(col);
-        }
-    }
-    table_order
-        .into_iter()
-        .filter(|c| keep.contains(c))
-        .collect()
+    .map(|c| (c, rank(c)))
+    .collect()
 }
 
 pub fn ping_role(p: PingStatus) -> Role {
@@ -159,7 +176,6 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         );
         return;
     }
-    let cols = columns(area.width, s.tag_columns.len());
     let visible = usize::from(area.height.saturating_sub(1)).max(1);
     // The state keeps the selection in view; this only guards a size the state has not seen.
     let mut offset = f.offset;
@@ -168,51 +184,64 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     } else if f.selected >= offset + visible {
         offset = f.selected + 1 - visible;
     }
-    let mut hl = Highlighter::new(f.query());
-    let header = Row::new(cols.iter().map(|c| {
+    let shown = &f.rows()[offset..(offset + visible).min(f.rows().len())];
+    let title = |c: Col| {
         let mut title = c.title(&s.tag_columns);
         if let Some(sc) = c.sort()
             && f.sort.column == Some(sc)
         {
             title.push(if f.sort.reverse { '▼' } else { '▲' });
         }
-        Cell::from(title)
-    }))
-    .style(t.style(Role::Title));
-    let rows = f.rows()[offset..(offset + visible).min(f.rows().len())]
+        title
+    };
+    // Widths from the visible rows only: 100,000 hosts cost what a screenful does.
+    let mark = if f.marked.is_empty() { 0 } else { 2 };
+    let all = all_columns(s.tag_columns.len());
+    let specs: Vec<Spec> = all
         .iter()
-        .enumerate()
-        .map(|(n, &idx)| {
-            let inst = &f.instances()[idx];
-            let selected = offset + n == f.selected;
-            let row_style = if selected {
-                t.style(Role::Selection)
-            } else {
-                Style::default()
+        .map(|&(c, rank)| {
+            let cells = shown
+                .iter()
+                .map(|&idx| c.content(&f.instances()[idx], s.now, &s.tag_columns));
+            let spec = match c {
+                Col::Name => Spec::flexible(&title(c), cells.map(|w| w + mark), 24),
+                _ => Spec::fixed(&title(c), cells, c.cap()),
             };
-            let mark = if f.marked.is_empty() {
-                None
-            } else {
-                Some(f.is_marked(&inst.instance_id))
-            };
-            Row::new(cols.iter().map(|c| {
-                let cell = cell(*c, inst, &mut hl, t, s.now, &s.tag_columns, row_style);
-                match (c, mark) {
-                    (Col::Name, Some(marked)) => marked_name(inst, marked, &mut hl, t, row_style),
-                    _ => cell,
-                }
-            }))
-            .style(row_style)
-        });
-    let widths: Vec<Constraint> = cols
-        .iter()
-        .map(|c| match c {
-            Col::Name => Constraint::Min(c.width()),
-            _ => Constraint::Length(c.width()),
+            spec.rank(rank)
         })
         .collect();
+    let plan = columns::plan(&specs, usize::from(area.width), 1);
+    let cols: Vec<(Col, usize)> = all
+        .iter()
+        .zip(&plan)
+        .filter_map(|(&(c, _), w)| w.map(|w| (c, w)))
+        .collect();
+    let mut hl = Highlighter::new(f.query());
+    let header =
+        Row::new(cols.iter().map(|&(c, _)| Cell::from(title(c)))).style(t.style(Role::Title));
+    let rows = shown.iter().enumerate().map(|(n, &idx)| {
+        let inst = &f.instances()[idx];
+        let selected = offset + n == f.selected;
+        let row_style = if selected {
+            t.style(Role::Selection)
+        } else {
+            Style::default()
+        };
+        let mark = if f.marked.is_empty() {
+            None
+        } else {
+            Some(f.is_marked(&inst.instance_id))
+        };
+        Row::new(cols.iter().map(|&(c, w)| match (c, mark) {
+            (Col::Name, Some(marked)) => marked_name(inst, marked, w, &mut hl, t, row_style),
+            _ => cell(c, w, inst, &mut hl, t, s.now, &s.tag_columns, row_style),
+        }))
+        .style(row_style)
+    });
     frame.render_widget(
-        Table::new(rows, widths).header(header).column_spacing(1),
+        Table::new(rows, columns::constraints(&plan))
+            .header(header)
+            .column_spacing(1),
         area,
     );
 }
@@ -221,11 +250,12 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
 fn marked_name<'a>(
     i: &Instance,
     marked: bool,
+    width: usize,
     hl: &mut Highlighter,
     t: &Theme,
     row: Style,
 ) -> Cell<'a> {
-    let text = fit(i.display_name(), 38);
+    let text = fit(i.display_name(), width.saturating_sub(2));
     let pos = hl.positions(&text);
     let mut spans = vec![if marked {
         Span::styled("✓ ", row.patch(fg_only(t, Role::Accent)))
@@ -236,8 +266,10 @@ fn marked_name<'a>(
     Cell::from(Line::from(spans))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn cell<'a>(
     col: Col,
+    w: usize,
     i: &Instance,
     hl: &mut Highlighter,
     t: &Theme,
@@ -245,7 +277,6 @@ fn cell<'a>(
     tags: &[String],
     row: Style,
 ) -> Cell<'a> {
-    let w = usize::from(col.width());
     let base = row;
     let matched = |hl: &mut Highlighter, text: &str, width: usize| {
         let text = fit(text, width);
@@ -253,7 +284,7 @@ fn cell<'a>(
         Line::from(highlighted(&text, &pos, base, t.style(Role::Match)))
     };
     match col {
-        Col::Name => Cell::from(matched(hl, i.display_name(), 40)),
+        Col::Name => Cell::from(matched(hl, i.display_name(), w)),
         Col::Id => Cell::from(matched(hl, &i.instance_id, w)),
         Col::Region => Cell::from(fit(&i.region, w)),
         Col::State => {
@@ -283,7 +314,7 @@ fn cell<'a>(
         ),
         Col::Agent => match &i.agent_version {
             Some(v) if i.agent_outdated() => Cell::from(Line::from(vec![
-                Span::raw(fit(v, w - 2)),
+                Span::raw(fit(v, w.saturating_sub(2))),
                 Span::styled(" ↑", base.patch(fg_only(t, Role::Warn))),
             ])),
             Some(v) => Cell::from(fit(v, w)),

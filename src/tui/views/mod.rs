@@ -2,6 +2,7 @@
 //! They never change state, do I/O or send actions.
 
 mod chrome;
+mod columns;
 mod detail;
 mod fleet;
 mod help;
@@ -12,6 +13,8 @@ mod run;
 mod runs;
 mod sessions;
 mod shell;
+mod tabstrip;
+mod text;
 mod tunnels;
 
 use ratatui::Frame;

@@ -6,7 +6,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Ctx, SPINNER};
+use super::columns::{self, Spec, kept, width};
+use super::{Ctx, SPINNER, fit};
 use crate::run::CommandSummary;
 use crate::tui::keymap::Mode;
 use crate::tui::theme::Role;
@@ -64,13 +65,23 @@ fn document(name: &str) -> &str {
     }
 }
 
-/// The audit log's identity, short: an ARN's resource part (`user/ana`), else as written.
+/// The audit log's identity, short: an ARN's last part (`ana` of `…:user/ana`, the name a person
+/// recognises), else as written.
 fn who(c: &CommandSummary) -> String {
     match c.who.as_deref() {
-        Some(w) if w.starts_with("arn:") => w.rsplit(':').next().unwrap_or(w).to_owned(),
+        Some(w) if w.starts_with("arn:") => w.rsplit([':', '/']).next().unwrap_or(w).to_owned(),
         Some(w) => w.to_owned(),
         None => "—".into(),
     }
+}
+
+fn requested(c: &CommandSummary) -> String {
+    c.requested
+        .map_or_else(|| "—".into(), |t| t.format("%m-%d %H:%M:%S").to_string())
+}
+
+fn script(c: &CommandSummary) -> String {
+    c.script().replace('\n', "; ")
 }
 
 fn place(c: &CommandSummary) -> String {
@@ -97,66 +108,78 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         );
         return;
     }
-    let header = Row::new(
-        [
-            "REQUESTED UTC",
-            "ID",
-            "DOC",
-            "COMMAND",
-            "HOSTS",
-            "STATUS",
-            "DONE",
-            "ERRORS",
-            "WHO",
-            "WHERE",
-        ]
-        .map(|h| Cell::from(Span::styled(h, t.style(Role::Title)))),
-    );
+    const TITLES: [&str; 10] = [
+        "REQUESTED UTC",
+        "ID",
+        "DOC",
+        "COMMAND",
+        "HOSTS",
+        "STATUS",
+        "DONE",
+        "ERRORS",
+        "WHO",
+        "WHERE",
+    ];
+    let done = |c: &CommandSummary| format!("{}/{}", c.completed, c.target_count);
+    let errors = |c: &CommandSummary| c.errors + c.delivery_timed_out;
+    // Widths from every filtered row, so they stay put while the selection scrolls.
+    let all = || (0..s.rows().len()).filter_map(|i| s.row(i));
+    let specs = [
+        Spec::fixed(TITLES[0], all().map(|c| width(&requested(c))), 14).rank(0),
+        Spec::fixed(TITLES[1], [8], 8).rank(1),
+        Spec::fixed(TITLES[2], all().map(|c| width(document(&c.document))), 24).rank(7),
+        Spec::flexible(TITLES[3], all().map(|c| width(&script(c))), 12).rank(2),
+        Spec::fixed(
+            TITLES[4],
+            all().map(|c| width(&c.target_count.to_string())),
+            6,
+        )
+        .rank(5),
+        Spec::fixed(TITLES[5], all().map(|c| width(&c.status)), 12).rank(3),
+        Spec::fixed(TITLES[6], all().map(|c| width(&done(c))), 11).rank(6),
+        Spec::fixed(TITLES[7], all().map(|c| width(&errors(c).to_string())), 6).rank(8),
+        Spec::fixed(TITLES[8], all().map(|c| width(&who(c))), 32).rank(4),
+        Spec::fixed(TITLES[9], all().map(|c| width(&place(c))), 24).rank(9),
+    ];
+    let plan = columns::plan(&specs, usize::from(area.width), 1);
+    let w = |n: usize| plan[n].unwrap_or(0);
+    let header = Row::new(kept(
+        TITLES.map(|h| Cell::from(Span::styled(h, t.style(Role::Title)))),
+        &plan,
+    ));
     let view = usize::from(area.height.saturating_sub(1)).max(1);
     let rows = (s.offset..s.rows().len().min(s.offset + view)).filter_map(|i| {
         let c = s.row(i)?;
-        let errors = c.errors + c.delivery_timed_out;
-        let row = Row::new([
-            Cell::from(
-                c.requested
-                    .map_or_else(|| "—".into(), |t| t.format("%m-%d %H:%M:%S").to_string()),
-            ),
-            Cell::from(c.command_id.chars().take(8).collect::<String>()),
-            Cell::from(document(&c.document).to_owned()),
-            Cell::from(c.script().replace('\n', "; ")),
-            Cell::from(c.target_count.to_string()),
-            Cell::from(Span::styled(
-                c.status.clone(),
-                t.style(status_role(&c.status)),
-            )),
-            Cell::from(format!("{}/{}", c.completed, c.target_count)),
-            Cell::from(Span::styled(
-                errors.to_string(),
-                t.style(if errors > 0 { Role::Error } else { Role::Muted }),
-            )),
-            Cell::from(who(c)),
-            Cell::from(place(c)),
-        ]);
+        let errors = errors(c);
+        let row = Row::new(kept(
+            [
+                Cell::from(requested(c)),
+                Cell::from(c.command_id.chars().take(8).collect::<String>()),
+                Cell::from(fit(document(&c.document), w(2))),
+                Cell::from(fit(&script(c), w(3))),
+                Cell::from(c.target_count.to_string()),
+                Cell::from(Span::styled(
+                    fit(&c.status, w(5)),
+                    t.style(status_role(&c.status)),
+                )),
+                Cell::from(done(c)),
+                Cell::from(Span::styled(
+                    errors.to_string(),
+                    t.style(if errors > 0 { Role::Error } else { Role::Muted }),
+                )),
+                Cell::from(fit(&who(c), w(8))),
+                Cell::from(fit(&place(c), w(9))),
+            ],
+            &plan,
+        ));
         Some(if i == s.selected {
             row.style(t.style(Role::Selection))
         } else {
             row
         })
     });
-    let widths = [
-        Constraint::Length(14),
-        Constraint::Length(8),
-        Constraint::Length(3),
-        Constraint::Min(12),
-        Constraint::Length(5),
-        Constraint::Length(10),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(12),
-        Constraint::Length(10),
-    ];
     frame.render_widget(
-        Table::new(rows, widths)
+        Table::new(rows, columns::constraints(&plan))
             .header(header)
             .column_spacing(1)
             .style(t.style(Role::Base)),

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use tui_term::widget::{Cursor, PseudoTerminal};
 
+use super::columns::{self, Spec, kept, width};
 use super::{Ctx, SPINNER, fit};
 use crate::replay::SessionSummary;
 use crate::tui::keymap::Mode;
@@ -107,19 +108,41 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         );
         return;
     }
-    let header = Row::new(
-        [
-            "WHO",
-            "HOST",
-            "START (UTC)",
-            "END (UTC)",
-            "DURATION",
-            "STATUS",
-            "LOG",
-        ]
-        .map(|h| Cell::from(Span::styled(h, t.style(Role::Title)))),
-    );
+    const TITLES: [&str; 7] = [
+        "WHO",
+        "HOST",
+        "START (UTC)",
+        "END (UTC)",
+        "DURATION",
+        "STATUS",
+        "LOG",
+    ];
     let now = ctx.state.now;
+    let end = |x: &SessionSummary| {
+        if x.end.is_none() && x.state == crate::replay::SessionState::Active {
+            "active".to_owned()
+        } else {
+            when(x.end)
+        }
+    };
+    let host = |x: &SessionSummary| x.host_name.clone().unwrap_or_else(|| x.target.clone());
+    // Widths from every filtered row, so they stay put while the selection scrolls.
+    let all = || (0..s.rows().len()).filter_map(|i| s.row(i));
+    let specs = [
+        Spec::fixed(TITLES[0], all().map(|x| width(x.who())), 32).rank(0),
+        Spec::flexible(TITLES[1], all().map(|x| width(&host(x))), 12).rank(1),
+        Spec::fixed(TITLES[2], [19], 19).rank(2),
+        Spec::fixed(TITLES[3], all().map(|x| width(&end(x))), 19).rank(4),
+        Spec::fixed(TITLES[4], all().map(|x| width(&span(x.duration(now)))), 9).rank(5),
+        Spec::fixed(TITLES[5], all().map(|x| width(&x.status)), 14).rank(3),
+        Spec::fixed(TITLES[6], [3], 3).rank(6),
+    ];
+    let plan = columns::plan(&specs, usize::from(area.width), 1);
+    let header = Row::new(kept(
+        TITLES.map(|h| Cell::from(Span::styled(h, t.style(Role::Title)))),
+        &plan,
+    ));
+    let w = |n: usize| plan[n].unwrap_or(0);
     let view = usize::from(area.height.saturating_sub(1)).max(1);
     let rows = (s.offset..s.rows().len().min(s.offset + view)).filter_map(|i| {
         let x: &SessionSummary = s.row(i)?;
@@ -127,39 +150,26 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             crate::replay::SessionState::Active => Role::Ok,
             crate::replay::SessionState::History => Role::Base,
         };
-        let host = x.host_name.clone().unwrap_or_else(|| x.target.clone());
-        let row = Row::new([
-            Cell::from(x.who().to_owned()),
-            Cell::from(host),
-            Cell::from(when(x.start)),
-            Cell::from(
-                if x.end.is_none() && x.state == crate::replay::SessionState::Active {
-                    "active".to_owned()
-                } else {
-                    when(x.end)
-                },
-            ),
-            Cell::from(span(x.duration(now))),
-            Cell::from(Span::styled(x.status.clone(), t.style(status_role))),
-            Cell::from(if x.has_log() { "yes" } else { "—" }),
-        ]);
+        let row = Row::new(kept(
+            [
+                Cell::from(fit(x.who(), w(0))),
+                Cell::from(fit(&host(x), w(1))),
+                Cell::from(when(x.start)),
+                Cell::from(end(x)),
+                Cell::from(span(x.duration(now))),
+                Cell::from(Span::styled(fit(&x.status, w(5)), t.style(status_role))),
+                Cell::from(if x.has_log() { "yes" } else { "—" }),
+            ],
+            &plan,
+        ));
         Some(if i == s.selected {
             row.style(t.style(Role::Selection))
         } else {
             row
         })
     });
-    let widths = [
-        Constraint::Length(14),
-        Constraint::Min(20),
-        Constraint::Length(19),
-        Constraint::Length(19),
-        Constraint::Length(8),
-        Constraint::Length(11),
-        Constraint::Length(3),
-    ];
     frame.render_widget(
-        Table::new(rows, widths)
+        Table::new(rows, columns::constraints(&plan))
             .header(header)
             .column_spacing(1)
             .style(t.style(Role::Base)),
@@ -346,7 +356,8 @@ pub fn terminate_confirm(frame: &mut Frame, area: Rect, c: &TerminateConfirm, ct
     };
     let lines = vec![
         field("Session", s.session_id.clone()),
-        field("Owner", format!("{} ({})", s.who(), s.owner)),
+        // The whole identity (an ARN ends with the name the table shows).
+        field("Owner", s.owner.clone()),
         field("Host", host),
         field("Where", format!("{} / {}", s.profile, s.region)),
         field(
