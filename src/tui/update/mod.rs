@@ -8,6 +8,7 @@ mod quit;
 mod recent;
 mod run;
 mod runs;
+mod session_target;
 mod sessions;
 mod shell;
 mod ssh;

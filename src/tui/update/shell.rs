@@ -1,8 +1,8 @@
 //! Shell tabs: opening one on the selected host, the session's reports, keys, scroll mode,
 //! closing. The session runs in a task (`tasks::spawn_shell`); nothing here waits on it.
 
+use super::session_target::NoTarget;
 use crate::channel::{SessionHandle, SessionState, Size};
-use crate::diagnosis::{Outlook, diagnose};
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::state::tabs::{Tab, TabKind, TabStatus};
@@ -14,28 +14,18 @@ impl App {
     /// Enter on a host: a blocked host gets the diagnosis' sentence (and the detail pane);
     /// any other host gets a new tab whose task starts the session.
     pub(super) fn open_shell(&mut self) {
-        let Some(instance) = self.state.fleet.selected_instance().cloned() else {
-            self.state.flash(Level::Warn, "no host selected");
-            return;
-        };
-        let host = instance
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| instance.instance_id.clone());
-        let diagnosis = diagnose(&instance, self.state.now);
-        if diagnosis.outlook == Outlook::Blocked {
-            let why = diagnosis
-                .headline()
-                .map_or_else(|| diagnosis.summary().to_owned(), |s| s.sentence.clone());
-            self.state
-                .flash(Level::Error, format!("{host}: no shell: {why}"));
-            if !self.state.fleet.detail {
-                self.state.fleet.detail = true;
-                self.relayout();
+        let (instance, host) = match self.session_target("shell") {
+            Ok(target) => target,
+            // The detail pane shows the whole diagnosis.
+            Err(NoTarget::Blocked) => {
+                if !self.state.fleet.detail {
+                    self.state.fleet.detail = true;
+                    self.relayout();
+                }
+                return;
             }
-            return;
-        }
+            Err(NoTarget::NothingSelected) => return,
+        };
         let clients = self
             .services
             .clients

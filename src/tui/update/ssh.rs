@@ -2,7 +2,6 @@
 //! ProxyCommand (`tui::ssh`); the tab is a shell tab whose bytes come from that PTY.
 
 use crate::channel::SessionState;
-use crate::diagnosis::{Outlook, diagnose};
 use crate::tui::app::App;
 use crate::tui::ssh::{spawn_pty, ssh_command};
 use crate::tui::state::Level;
@@ -10,24 +9,9 @@ use crate::tui::tasks::ShellLink;
 
 impl App {
     pub(super) fn open_ssh(&mut self) {
-        let Some(instance) = self.state.fleet.selected_instance().cloned() else {
-            self.state.flash(Level::Warn, "no host selected");
+        let Ok((instance, host)) = self.session_target("ssh") else {
             return;
         };
-        let host = instance
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| instance.instance_id.clone());
-        let diagnosis = diagnose(&instance, self.state.now);
-        if diagnosis.outlook == Outlook::Blocked {
-            let why = diagnosis
-                .headline()
-                .map_or_else(|| diagnosis.summary().to_owned(), |s| s.sentence.clone());
-            self.state
-                .flash(Level::Error, format!("{host}: no ssh: {why}"));
-            return;
-        }
         let profile = self
             .services
             .clients

@@ -3,7 +3,6 @@
 //! live counters into state. Nothing here waits on the network.
 
 use super::input::edited;
-use crate::diagnosis::{Outlook, diagnose};
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::state::tabs::{Tab, TabKind, TabStatus};
@@ -109,24 +108,9 @@ impl App {
     /// `t` / `:tunnel [PORT] [HOST]`: the form for the selected host; a host that cannot take
     /// a session says why instead.
     fn open_tunnel_form(&mut self, remote_port: Option<u16>, remote_host: Option<String>) {
-        let Some(instance) = self.state.fleet.selected_instance().cloned() else {
-            self.state.flash(Level::Warn, "no host selected");
+        let Ok((instance, host)) = self.session_target("tunnel") else {
             return;
         };
-        let host = instance
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| instance.instance_id.clone());
-        let diagnosis = diagnose(&instance, self.state.now);
-        if diagnosis.outlook == Outlook::Blocked {
-            let why = diagnosis
-                .headline()
-                .map_or_else(|| diagnosis.summary().to_owned(), |s| s.sentence.clone());
-            self.state
-                .flash(Level::Error, format!("{host}: no tunnel: {why}"));
-            return;
-        }
         let mut form = TunnelForm::new(
             host,
             instance.instance_id,
