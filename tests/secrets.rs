@@ -139,7 +139,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").status();
+        common::tmux::kill_server(&self.socket);
     }
 }
 

@@ -119,7 +119,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = self.tmux().arg("kill-server").status();
+        common::tmux::kill_server(&self.socket);
     }
 }
 

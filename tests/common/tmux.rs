@@ -109,6 +109,27 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = self.tmux().arg("kill-server").status();
+        kill_server(&self.socket);
+    }
+}
+
+/// Ends the tmux server on `socket` (`-L`) and removes its socket file, which tmux leaves behind
+/// in its temporary directory: a test run would otherwise leave hundreds.
+pub fn kill_server(socket: &str) {
+    let tmux = || {
+        let mut cmd = Command::new("tmux");
+        cmd.args(["-f", "/dev/null", "-L", socket]);
+        cmd
+    };
+    let path = tmux()
+        .args(["display-message", "-p", "#{socket_path}"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let _ = tmux().arg("kill-server").status();
+    if let Some(path) = path {
+        let _ = std::fs::remove_file(path);
     }
 }
