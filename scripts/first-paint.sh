@@ -11,32 +11,11 @@
 # own latency, so they are upper bounds. RUNS sets the count (default 5).
 set -euo pipefail
 
-BIN=${FLEETDECK_BIN:-${CARGO_TARGET_DIR:-target}/release/fleetdeck}
 RUNS=${RUNS:-5}
 INSTANCES=${INSTANCES:-10000}
-[ -x "$BIN" ] || { echo "no binary at $BIN: run cargo build --release first" >&2; exit 1; }
-
-WORK=$(mktemp -d)
 SOCK="fleetdeck-paint-$$"
-SIM_PID=
-cleanup() {
-  tmux -L "$SOCK" kill-server 2>/dev/null || true
-  [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-mkdir -p "$WORK/.aws"
-: > "$WORK/.aws/config"
-: > "$WORK/.aws/credentials"
-run_env=(env -u AWS_PROFILE HOME="$WORK" XDG_CONFIG_HOME="$WORK/.config" XDG_CACHE_HOME="$WORK/.cache"
-  AWS_CONFIG_FILE="$WORK/.aws/config" AWS_SHARED_CREDENTIALS_FILE="$WORK/.aws/credentials"
-  AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-  TERM=xterm-256color)
-
-"${run_env[@]}" "$BIN" sim --instances "$INSTANCES" > "$WORK/sim.out" 2>/dev/null &
-SIM_PID=$!
-for _ in $(seq 100); do [ -s "$WORK/sim.out" ] && break; sleep 0.1; done
-FLAGS=(--endpoint-url "$(head -1 "$WORK/sim.out")" --region us-east-1 --region eu-west-1)
+# shellcheck source=scripts/sim-env.sh
+source "$(dirname "$0")/sim-env.sh"
 
 pane() { tmux -L "$SOCK" capture-pane -p -t p 2>/dev/null || true; }
 RUN=0
