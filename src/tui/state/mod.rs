@@ -1,6 +1,7 @@
 //! Everything the console shows, apart from how it is shown. Views borrow this; only
 //! `tui::update` changes it, one `Action` at a time.
 
+pub mod cursor;
 pub mod fleet;
 pub mod keyframes;
 pub mod palette;

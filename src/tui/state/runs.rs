@@ -2,6 +2,7 @@
 //! table, newest first, with a `/` filter. A task reads it (`tui::run_tasks::spawn_history`);
 //! this only holds what it reported.
 
+use super::cursor::Cursor;
 use crate::run::CommandSummary;
 
 #[derive(Debug, Clone, Default)]
@@ -11,9 +12,8 @@ pub struct RunsState {
     rows: Vec<usize>,
     pub input: String,
     pub editing: bool,
-    pub selected: usize,
-    pub offset: usize,
-    pub viewport: usize,
+    /// Selection and scroll over `rows`.
+    pub cursor: Cursor,
     /// Generation of the read in flight, if any.
     pub loading: Option<u64>,
     pub generation: u64,
@@ -36,7 +36,7 @@ impl RunsState {
     }
 
     pub fn selected_command(&self) -> Option<&CommandSummary> {
-        self.row(self.selected)
+        self.row(self.cursor.selected)
     }
 
     /// New rows: the same command stays selected when it is still listed.
@@ -51,16 +51,15 @@ impl RunsState {
                 .iter()
                 .position(|&i| self.commands[i].command_id == id)
         {
-            self.selected = p;
+            self.cursor.selected = p;
         }
-        self.clamp();
+        self.cursor.clamp(self.rows.len());
     }
 
     pub fn set_input(&mut self, input: String) {
         self.input = input;
         self.refilter();
-        self.selected = 0;
-        self.offset = 0;
+        self.cursor.reset();
     }
 
     fn refilter(&mut self) {
@@ -71,29 +70,15 @@ impl RunsState {
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        let last = self.rows.len().saturating_sub(1);
-        let to = self.selected.saturating_add_signed(delta).min(last);
-        self.move_to(to);
+        self.cursor.move_by(self.rows.len(), delta);
     }
 
     pub fn move_to(&mut self, position: usize) {
-        self.selected = position.min(self.rows.len().saturating_sub(1));
-        self.clamp();
+        self.cursor.move_to(self.rows.len(), position);
     }
 
     pub fn set_viewport(&mut self, rows: usize) {
-        self.viewport = rows.max(1);
-        self.clamp();
-    }
-
-    fn clamp(&mut self) {
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
-        let view = self.viewport.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + view {
-            self.offset = self.selected + 1 - view;
-        }
+        self.cursor.set_viewport(self.rows.len(), rows);
     }
 }
 

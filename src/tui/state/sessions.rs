@@ -2,6 +2,7 @@
 //! `/` filter, a state filter and a time window. A task reads it (`tui::tasks::spawn_sessions`);
 //! this only holds what it reported.
 
+use super::cursor::Cursor;
 use chrono::{DateTime, Utc};
 
 use crate::replay::{SessionState, SessionSummary};
@@ -101,9 +102,8 @@ pub struct SessionsState {
     rows: Vec<usize>,
     pub input: String,
     pub editing: bool,
-    pub selected: usize,
-    pub offset: usize,
-    pub viewport: usize,
+    /// Selection and scroll over `rows`.
+    pub cursor: Cursor,
     /// Generation of the read in flight, if any.
     pub loading: Option<u64>,
     pub generation: u64,
@@ -133,7 +133,7 @@ impl SessionsState {
     }
 
     pub fn selected_session(&self) -> Option<&SessionSummary> {
-        self.row(self.selected)
+        self.row(self.cursor.selected)
     }
 
     /// New rows: the same session stays selected when it is still listed.
@@ -148,16 +148,15 @@ impl SessionsState {
                 .iter()
                 .position(|&i| self.sessions[i].session_id == id)
         {
-            self.selected = p;
+            self.cursor.selected = p;
         }
-        self.clamp();
+        self.cursor.clamp(self.rows.len());
     }
 
     pub fn set_input(&mut self, input: String) {
         self.input = input;
         self.refilter();
-        self.selected = 0;
-        self.offset = 0;
+        self.cursor.reset();
     }
 
     /// Sets one session's status in place (e.g. `Terminating` until the history is read again).
@@ -200,14 +199,14 @@ impl SessionsState {
     fn refilter_keeping_selection(&mut self) {
         let keep = self.selected_session().map(|s| s.session_id.clone());
         self.refilter();
-        self.selected = keep
+        self.cursor.selected = keep
             .and_then(|id| {
                 self.rows
                     .iter()
                     .position(|&i| self.sessions[i].session_id == id)
             })
             .unwrap_or(0);
-        self.clamp();
+        self.cursor.clamp(self.rows.len());
     }
 
     fn refilter(&mut self) {
@@ -222,29 +221,15 @@ impl SessionsState {
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        let last = self.rows.len().saturating_sub(1);
-        let to = self.selected.saturating_add_signed(delta).min(last);
-        self.move_to(to);
+        self.cursor.move_by(self.rows.len(), delta);
     }
 
     pub fn move_to(&mut self, position: usize) {
-        self.selected = position.min(self.rows.len().saturating_sub(1));
-        self.clamp();
+        self.cursor.move_to(self.rows.len(), position);
     }
 
     pub fn set_viewport(&mut self, rows: usize) {
-        self.viewport = rows.max(1);
-        self.clamp();
-    }
-
-    fn clamp(&mut self) {
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
-        let view = self.viewport.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + view {
-            self.offset = self.selected + 1 - view;
-        }
+        self.cursor.set_viewport(self.rows.len(), rows);
     }
 }
 

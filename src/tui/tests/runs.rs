@@ -128,7 +128,7 @@ fn runs_filter_refresh_and_stale_answers() {
         "who comes from the audit log and can be searched"
     );
     type_keys(&mut a, "<Esc>jj");
-    assert_eq!(a.state.run_history.selected, 2);
+    assert_eq!(a.state.run_history.cursor.selected, 2);
 
     // Coming back to the tab reads again: runs may have been sent since.
     let before = a.state.run_history.generation;

@@ -76,7 +76,7 @@ impl App {
 
     pub(super) fn runs_action(&mut self, action: Action) {
         let h = &mut self.state.run_history;
-        let page = isize::try_from(h.viewport).unwrap_or(1).max(1);
+        let page = isize::try_from(h.cursor.viewport).unwrap_or(1).max(1);
         match action {
             Action::MoveDown => h.move_by(1),
             Action::MoveUp => h.move_by(-1),

@@ -95,7 +95,7 @@ impl App {
     pub(super) fn sessions_action(&mut self, action: Action) {
         let now = self.state.now;
         let s = &mut self.state.sessions;
-        let page = isize::try_from(s.viewport).unwrap_or(1).max(1);
+        let page = isize::try_from(s.cursor.viewport).unwrap_or(1).max(1);
         match action {
             Action::MoveDown => s.move_by(1),
             Action::MoveUp => s.move_by(-1),

@@ -148,7 +148,7 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         &plan,
     ));
     let view = usize::from(area.height.saturating_sub(1)).max(1);
-    let rows = (s.offset..s.rows().len().min(s.offset + view)).filter_map(|i| {
+    let rows = (s.cursor.offset..s.rows().len().min(s.cursor.offset + view)).filter_map(|i| {
         let c = s.row(i)?;
         let errors = errors(c);
         let row = Row::new(kept(
@@ -172,7 +172,7 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ],
             &plan,
         ));
-        Some(if i == s.selected {
+        Some(if i == s.cursor.selected {
             row.style(t.style(Role::Selection))
         } else {
             row

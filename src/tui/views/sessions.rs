@@ -144,7 +144,7 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     ));
     let w = |n: usize| plan[n].unwrap_or(0);
     let view = usize::from(area.height.saturating_sub(1)).max(1);
-    let rows = (s.offset..s.rows().len().min(s.offset + view)).filter_map(|i| {
+    let rows = (s.cursor.offset..s.rows().len().min(s.cursor.offset + view)).filter_map(|i| {
         let x: &SessionSummary = s.row(i)?;
         let status_role = match x.state {
             crate::replay::SessionState::Active => Role::Ok,
@@ -162,7 +162,7 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ],
             &plan,
         ));
-        Some(if i == s.selected {
+        Some(if i == s.cursor.selected {
             row.style(t.style(Role::Selection))
         } else {
             row
