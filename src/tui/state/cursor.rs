@@ -63,7 +63,7 @@ mod tests {
         c.clamp(4);
         assert_eq!(
             (c.selected, c.offset),
-            (3, 1),
+            (3, 3),
             "rows filtered away under it"
         );
         c.clamp(0);
