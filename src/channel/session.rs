@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use bytes::Bytes;
 use futures_util::stream::SplitStream;
 use futures_util::{SinkExt, StreamExt};
@@ -173,7 +173,10 @@ pub(crate) async fn open(
         let session_id = out.session_id().unwrap_or_default().to_string();
         let url = Secret::new(out.stream_url().unwrap_or_default());
         let token = Secret::new(out.token_value().unwrap_or_default());
-        let signer = signer(clients).await;
+        let signing = clients
+            .credentials
+            .clone()
+            .map(|provider| (provider, clients.target.region.clone()));
         let (data, hooks) = match port {
             Some(PortHooks {
                 data,
@@ -191,7 +194,7 @@ pub(crate) async fn open(
             endpoint: clients.endpoint_for("ssm"),
             session_id: session_id.clone(),
             url,
-            signer,
+            signing,
             reliable: Reliable::new(Role::Client),
             events: events_tx,
             held_input: VecDeque::new(),
@@ -221,12 +224,13 @@ pub(crate) async fn open(
     }
 }
 
-async fn signer(clients: &Clients) -> Option<Signer> {
-    let provider = clients.credentials.clone()?;
+/// Credentials for signing a dial, asked of the provider each time: it caches them and
+/// refreshes expiring ones (SSO, assumed roles), and a tunnel redials for hours.
+async fn signer(provider: &SharedCredentialsProvider, region: &str) -> Option<Signer> {
     match provider.provide_credentials().await {
         Ok(credentials) => Some(Signer {
             credentials,
-            region: clients.target.region.clone(),
+            region: region.to_owned(),
         }),
         Err(error) => {
             tracing::warn!(%error, "data channel: no credentials to sign the upgrade with");
@@ -252,7 +256,8 @@ struct Task {
     endpoint: String,
     session_id: String,
     url: Secret,
-    signer: Option<Signer>,
+    /// The clients' credentials provider and region, for signing each dial.
+    signing: Option<(SharedCredentialsProvider, String)>,
     reliable: Reliable,
     events: mpsc::Sender<SessionEvent>,
     held_input: VecDeque<(PayloadType, Bytes)>,
@@ -332,7 +337,11 @@ impl Link {
 
 impl Task {
     async fn dial(&self, token: &Secret) -> Result<Ws, ws::DialError> {
-        ws::open(&self.url, token, client_id(), self.signer.as_ref()).await
+        let signer = match &self.signing {
+            Some((provider, region)) => signer(provider, region).await,
+            None => None,
+        };
+        ws::open(&self.url, token, client_id(), signer.as_ref()).await
     }
 
     async fn state(&self, state: SessionState) {
