@@ -18,22 +18,7 @@ pub fn keys_markdown() -> String {
          A mistake in an override (unknown key or command) is shown with its file and line when \
          the console starts, and that binding is skipped.\n",
     );
-    for mode in [
-        Mode::Fleet,
-        Mode::Global,
-        Mode::Filter,
-        Mode::Palette,
-        Mode::Help,
-        Mode::Shell,
-        Mode::Scroll,
-        Mode::Sessions,
-        Mode::Replay,
-        Mode::Run,
-        Mode::Confirm,
-        Mode::Terminate,
-        Mode::Tunnels,
-        Mode::TunnelForm,
-    ] {
+    for mode in Mode::HELP_ORDER {
         out.push_str(&format!(
             "\n## {} (`{}`)\n\n| keys | command | what it does |\n| --- | --- | --- |\n",
             mode.title(),

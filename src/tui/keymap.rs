@@ -43,6 +43,25 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The order `?` and docs/keys.md list the modes in: every mode once (a test checks).
+    pub const HELP_ORDER: [Mode; 15] = [
+        Mode::Fleet,
+        Mode::Global,
+        Mode::Filter,
+        Mode::Palette,
+        Mode::Help,
+        Mode::Shell,
+        Mode::Scroll,
+        Mode::Sessions,
+        Mode::Replay,
+        Mode::Terminate,
+        Mode::Runs,
+        Mode::Run,
+        Mode::Confirm,
+        Mode::Tunnels,
+        Mode::TunnelForm,
+    ];
+
     pub const ALL: [Mode; 15] = [
         Mode::Fleet,
         Mode::Filter,
@@ -452,6 +471,15 @@ pub fn is_press(ev: &KeyEvent) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn help_lists_every_mode_once() {
+        for mode in Mode::ALL {
+            let n = Mode::HELP_ORDER.iter().filter(|m| **m == mode).count();
+            assert_eq!(n, 1, "{mode:?} in the help order {n} times");
+        }
+    }
+
     use super::*;
 
     fn key(s: &str) -> Key {

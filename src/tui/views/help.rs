@@ -12,22 +12,7 @@ use crate::tui::theme::{Role, Theme};
 /// The help text: one section per mode, bindings of the same command on one line.
 pub fn help_lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for mode in [
-        Mode::Fleet,
-        Mode::Global,
-        Mode::Filter,
-        Mode::Palette,
-        Mode::Help,
-        Mode::Shell,
-        Mode::Scroll,
-        Mode::Sessions,
-        Mode::Replay,
-        Mode::Terminate,
-        Mode::Run,
-        Mode::Confirm,
-        Mode::Tunnels,
-        Mode::TunnelForm,
-    ] {
+    for mode in Mode::HELP_ORDER {
         lines.push(Line::from(Span::styled(
             mode.title().to_owned(),
             theme.style(Role::Title),
