@@ -98,10 +98,10 @@ async fn fetch_target(clients: &Clients) -> (Vec<Instance>, Vec<InventoryProblem
 }
 
 /// Hybrid nodes have no EC2 record, so their tags live in SSM, one ListTagsForResource call per
-/// node, a few at once, for up to `HYBRID_TAG_LIMIT` nodes. The first failure is reported once
-/// and the nodes keep their names from SSM, so the fleet still lists.
+/// node, a few at once, for up to `HYBRID_TAG_LIMIT` nodes. Every tag set read is kept; the
+/// first failure is reported once and the other nodes keep their names from SSM.
 async fn add_hybrid_tags(clients: &Clients, instances: &mut [Instance]) -> Result<(), AwsError> {
-    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    use futures_util::stream::{self, StreamExt};
     let hybrid: Vec<usize> = instances
         .iter()
         .enumerate()
@@ -119,18 +119,26 @@ async fn add_hybrid_tags(clients: &Clients, instances: &mut [Instance]) -> Resul
         .into_iter()
         .map(|n| (n, instances[n].instance_id.clone()))
         .collect();
-    let tagged: Vec<(usize, BTreeMap<String, String>)> = stream::iter(ids)
-        .map(|(n, id)| async move { Ok::<_, AwsError>((n, hybrid_tags(clients, &id).await?)) })
+    let tagged: Vec<(usize, Result<Tags, AwsError>)> = stream::iter(ids)
+        .map(|(n, id)| async move { (n, hybrid_tags(clients, &id).await) })
         .buffer_unordered(HYBRID_TAG_CALLS)
-        .try_collect()
-        .await?;
+        .collect()
+        .await;
+    let mut first_error = None;
     for (n, tags) in tagged {
-        instances[n].tags = tags;
+        match tags {
+            Ok(tags) => instances[n].tags = tags,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
-async fn hybrid_tags(c: &Clients, id: &str) -> Result<BTreeMap<String, String>, AwsError> {
+type Tags = BTreeMap<String, String>;
+
+async fn hybrid_tags(c: &Clients, id: &str) -> Result<Tags, AwsError> {
     let out = with_throttle_rounds(|| async {
         c.ssm
             .list_tags_for_resource()

@@ -11,11 +11,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::ChannelError;
 use super::message::flag;
 use super::payloads::HandshakeRequest;
 use super::session::{self, PortHooks, SessionEvent, SessionHandle, SessionState};
 use super::smux::{Mux, MuxIo, Side};
-use super::{CLIENT_VERSION, ChannelError};
 use crate::aws::clients::Clients;
 
 pub const PORT_DOCUMENT: &str = "AWS-StartPortForwardingSession";
@@ -314,11 +314,6 @@ impl RawSession {
             events,
         })
     }
-}
-
-/// The version sent in handshake replies (mux mode and keepalive off on every current agent).
-pub fn client_version() -> &'static str {
-    CLIENT_VERSION
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ async fn locate<'a>(
         return Ok((client, source, title));
     }
     let where_: Vec<String> = clients.iter().map(|c| c.target.to_string()).collect();
-    if let (Some(group), Some(client)) = (&args.log_group, clients.first()) {
+    if let Some(group) = &args.log_group {
         // Not in history (it keeps 30 days): try the stream directly, target by target.
         for c in clients {
             let source = LogSource {
@@ -132,7 +132,6 @@ async fn locate<'a>(
                 _ => return Ok((c, source, args.session_id.clone())),
             }
         }
-        let _ = client;
         return Err(Failure::Other(format!(
             "no session {} in {} and no log stream of that name in group {group}",
             args.session_id,

@@ -160,7 +160,13 @@ pub async fn proxy(cli: &Cli, args: &ProxyArgs) -> CliResult {
                     break;
                 }
             }
-            SessionEvent::State(SessionState::Closed { .. }) => break,
+            SessionEvent::State(SessionState::Closed { reason }) => {
+                // As `connect`: a session that ended by failure is status 1 with its reason.
+                if handle.failed() {
+                    return Err(Failure::Other(reason));
+                }
+                break;
+            }
             SessionEvent::State(_) => {}
         }
     }

@@ -9,7 +9,6 @@
 //! CloudWatch output. Where ListCommandInvocations is not implemented (moto), each host is read
 //! with GetCommandInvocation and the command with ListCommands, and a note says so.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -1141,15 +1140,6 @@ pub async fn execute_quietly(plan: &Plan, clients: &[Clients], options: &PollOpt
     let (tx, _rx) = mpsc::unbounded_channel();
     let (_ctl_tx, ctl_rx) = mpsc::unbounded_channel();
     execute(plan, clients, options, &tx, ctl_rx).await
-}
-
-/// Hosts by instance id, for front ends that keep a table.
-pub fn index_by_id(results: &[HostResult]) -> HashMap<&str, usize> {
-    results
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.instance_id.as_str(), i))
-        .collect()
 }
 
 #[cfg(test)]
