@@ -18,19 +18,20 @@ SOCK="fleetdeck-paint-$$"
 source "$(dirname "$0")/sim-env.sh"
 
 pane() { tmux -L "$SOCK" capture-pane -p -t p 2>/dev/null || true; }
-RUN=0
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # Starts the console and prints the milliseconds until the pane shows $1.
 paint() {
   local t0 t1
   # A fresh tmux server per run: reusing the socket races the previous server's exit.
-  RUN=$((RUN + 1))
-  SOCK="fleetdeck-paint-$$-$RUN"
+  # (paint runs in a subshell: $BASHPID, not a counter, tells the runs apart.)
+  SOCK="fleetdeck-paint-$$-$BASHPID"
   t0=$(now_ms)
   tmux -L "$SOCK" -f /dev/null new-session -d -s p -x 160 -y 45 "${run_env[@]}" "$BIN" "${FLAGS[@]}"
   for _ in $(seq 2000); do pane | grep -q -- "$1" && break; sleep 0.005; done
   t1=$(now_ms)
-  pane | grep -q -- "$1" || { echo "the pane never showed '$1':" >&2; pane >&2; exit 1; }
+  pane | grep -q -- "$1" || {
+    echo "the pane never showed '$1':" >&2; pane >&2; tmux -L "$SOCK" kill-server 2>/dev/null; exit 1
+  }
   tmux -L "$SOCK" kill-server 2>/dev/null || true
   echo $((t1 - t0))
 }

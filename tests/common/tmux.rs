@@ -16,7 +16,7 @@ impl Tmux {
     pub fn start(env: &Env, width: u16, height: u16) -> Tmux {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let socket = format!("fleetdeck-faults-{}-{n}", std::process::id());
+        let socket = format!("fleetdeck-test-{}-{n}", std::process::id());
         let mut new = Command::new("tmux");
         new.args(["-f", "/dev/null", "-L", &socket])
             .args(["new-session", "-d", "-s", "t", "-x"])
