@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::keyframes::Keyframes;
-use crate::replay::{Match, Timeline};
+use crate::replay::{Gap, Match, Timeline};
 use crate::terminal::TermScreen;
 
 /// Speeds `+` and `-` step through.
@@ -27,6 +27,8 @@ pub struct ReplayTab {
     /// Events read so far while loading.
     pub loaded_events: usize,
     pub timeline: Option<Arc<Timeline>>,
+    /// The timeline's idle stretches of at least `MIN_GAP`: fixed once loaded, drawn each frame.
+    pub gaps: Vec<Gap>,
     pub error: Option<String>,
     pub position: Duration,
     pub playing: bool,
@@ -63,6 +65,7 @@ impl ReplayTab {
             who,
             loaded_events: 0,
             timeline: None,
+            gaps: Vec::new(),
             error: None,
             position: Duration::ZERO,
             playing: true,
@@ -92,7 +95,9 @@ impl ReplayTab {
     }
 
     pub fn loaded(&mut self, timeline: impl Into<Arc<Timeline>>) {
-        self.timeline = Some(timeline.into());
+        let timeline = timeline.into();
+        self.gaps = timeline.gaps(MIN_GAP);
+        self.timeline = Some(timeline);
         self.position = Duration::ZERO;
         self.shown = 0;
         self.sync();

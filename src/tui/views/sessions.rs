@@ -14,7 +14,6 @@ use super::columns::{self, Spec, kept, width};
 use super::{Ctx, SPINNER, fit};
 use crate::replay::SessionSummary;
 use crate::tui::keymap::Mode;
-use crate::tui::state::replay::MIN_GAP;
 use crate::tui::state::sessions::Window;
 use crate::tui::state::{ReplayTab, TerminateConfirm};
 use crate::tui::theme::Role;
@@ -285,7 +284,7 @@ pub fn timeline_bar(r: &ReplayTab, width: usize) -> String {
     let mut cells: Vec<char> = (0..width)
         .map(|i| if i < here { '━' } else { '─' })
         .collect();
-    for gap in timeline.gaps(MIN_GAP) {
+    for gap in &r.gaps {
         for c in cells
             .iter_mut()
             .take(cell(gap.to).min(width))
