@@ -87,8 +87,15 @@ pub fn group_outputs(results: &[HostResult]) -> Vec<OutputGroup> {
 /// A unified line diff of one host's output (stdout, then stderr) against the largest group's;
 /// `None` when the host is unknown or already in the majority.
 pub fn diff_vs_majority(results: &[HostResult], instance_id: &str) -> Option<String> {
-    let groups = group_outputs(results);
-    let majority = groups.first()?;
+    diff_against(group_outputs(results).first()?, results, instance_id)
+}
+
+/// As [`diff_vs_majority`], with the majority group already known (front ends keep the groups).
+pub fn diff_against(
+    majority: &OutputGroup,
+    results: &[HostResult],
+    instance_id: &str,
+) -> Option<String> {
     if majority.instance_ids.iter().any(|i| i == instance_id) {
         return None;
     }

@@ -28,7 +28,7 @@ pub use exec::{
     RunReport, SentCommand, attach, execute,
 };
 pub use flags::{RunFlags, parse_run_line};
-pub use group::{OutputGroup, diff_vs_majority, group_outputs};
+pub use group::{OutputGroup, diff_against, diff_vs_majority, group_outputs};
 pub use guard::{Confirmation, GuardPolicy, confirmation_accepted, needs_confirmation};
 pub use history::CommandSummary;
 pub use plan::{

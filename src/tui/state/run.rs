@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::run::{
     Confirmation, Counts, Document, HostStatus, OutputGroup, Plan, RunEvent, RunReport,
-    SentCommand, Targeting, diff_vs_majority, group_outputs,
+    SentCommand, Targeting, diff_against, group_outputs,
 };
 
 /// A line of the confirm overlay's scrollable list.
@@ -411,8 +411,11 @@ impl RunTab {
                         }
                         out.push(String::new());
                         body(&mut out, &r.stdout, &r.stderr);
+                        // The groups were made once, when the run finished; this is drawn often.
                         if let Some(report) = &self.report
-                            && let Some(diff) = diff_vs_majority(&report.hosts, &h.instance_id)
+                            && let Some(majority) = self.groups.first()
+                            && let Some(diff) =
+                                diff_against(majority, &report.hosts, &h.instance_id)
                         {
                             out.push(String::new());
                             out.push("diff against the majority:".into());
