@@ -125,12 +125,7 @@ impl App {
             self.state.tabs.focus(&TabKind::Run(id));
             return;
         }
-        let clients = self
-            .services
-            .clients
-            .iter()
-            .find(|x| x.target.region == c.region && x.target.profile_label() == c.profile)
-            .cloned();
+        let clients = self.clients_of(&c.profile, &c.region);
         if clients.is_none() && self.services.tx.is_some() {
             self.state.flash(
                 Level::Error,

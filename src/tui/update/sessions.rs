@@ -167,12 +167,7 @@ impl App {
             );
             return;
         };
-        let clients = self
-            .services
-            .clients
-            .iter()
-            .find(|c| c.target.region == s.region && c.target.profile_label() == s.profile)
-            .cloned();
+        let clients = self.clients_of(&s.profile, &s.region);
         if clients.is_none() && self.services.tx.is_some() {
             self.state.flash(
                 Level::Error,

@@ -26,14 +26,7 @@ impl App {
             }
             Err(NoTarget::NothingSelected) => return,
         };
-        let clients = self
-            .services
-            .clients
-            .iter()
-            .find(|c| {
-                c.target.region == instance.region && c.target.profile_label() == instance.profile
-            })
-            .cloned();
+        let clients = self.clients_of(&instance.profile, &instance.region);
         if clients.is_none() && self.services.tx.is_some() {
             self.state.flash(
                 Level::Error,

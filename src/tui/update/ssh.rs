@@ -13,13 +13,8 @@ impl App {
             return;
         };
         let profile = self
-            .services
-            .clients
-            .iter()
-            .find(|c| {
-                c.target.region == instance.region && c.target.profile_label() == instance.profile
-            })
-            .and_then(|c| c.target.profile.clone());
+            .clients_of(&instance.profile, &instance.region)
+            .and_then(|c| c.target.profile);
         let cmd = ssh_command(
             &self.services.ssh,
             &instance.instance_id,

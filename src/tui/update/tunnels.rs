@@ -165,12 +165,7 @@ impl App {
     pub fn open_tunnel(&mut self, form: &TunnelForm, spec: TunnelSpec) -> u64 {
         self.services.tunnels.next += 1;
         let id = self.services.tunnels.next;
-        let clients = self
-            .services
-            .clients
-            .iter()
-            .find(|c| c.target.region == form.region && c.target.profile_label() == form.profile)
-            .cloned();
+        let clients = self.clients_of(&form.profile, &form.region);
         self.state.tunnels.rows.push(TunnelRow {
             id,
             host: form.host.clone(),
