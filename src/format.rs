@@ -13,9 +13,30 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// "42s", "3m07s", "1h05m": how long something lasted or has run.
+pub fn duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_in_two_units_at_most() {
+        let d = chrono::Duration::seconds;
+        assert_eq!(duration(d(42)), "42s");
+        assert_eq!(duration(d(187)), "3m07s");
+        assert_eq!(duration(d(3900)), "1h05m");
+        assert_eq!(duration(d(-5)), "0s");
+    }
 
     #[test]
     fn ages_pick_the_largest_unit() {

@@ -51,17 +51,8 @@ fn time(t: Option<DateTime<Utc>>) -> String {
 }
 
 fn duration(s: &SessionSummary, now: DateTime<Utc>) -> String {
-    let Some(d) = s.duration(now) else {
-        return String::new();
-    };
-    let secs = d.num_seconds().max(0);
-    if secs >= 3600 {
-        format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
-    } else if secs >= 60 {
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{secs}s")
-    }
+    s.duration(now)
+        .map_or_else(String::new, crate::format::duration)
 }
 
 fn write_json(

@@ -67,13 +67,7 @@ pub fn when(t: Option<DateTime<Utc>>) -> String {
 }
 
 pub fn span(d: Option<chrono::Duration>) -> String {
-    let Some(d) = d else { return "—".into() };
-    let s = d.num_seconds().max(0);
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
-    } else {
-        format!("{}m{:02}s", s / 60, s % 60)
-    }
+    d.map_or_else(|| "—".into(), crate::format::duration)
 }
 
 pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {

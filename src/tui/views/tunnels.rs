@@ -33,12 +33,7 @@ fn uptime(row: &TunnelRow, now: chrono::DateTime<chrono::Utc>) -> String {
     if row.state.is_over() {
         return "—".into();
     }
-    let s = (now - row.opened).num_seconds().max(0);
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
-    } else {
-        format!("{}m{:02}s", s / 60, s % 60)
-    }
+    crate::format::duration(now - row.opened)
 }
 
 fn state_role(state: &TunnelState) -> Role {
