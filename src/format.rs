@@ -13,6 +13,19 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// `text` as one word for a POSIX shell: as it is when plainly safe, else single-quoted.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@%+,".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
 /// "42s", "3m07s", "1h05m": how long something lasted or has run.
 pub fn duration(d: chrono::Duration) -> String {
     let s = d.num_seconds().max(0);

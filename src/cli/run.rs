@@ -507,23 +507,10 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> CliResult {
         sentence.push_str(&format!(
             "; re-run the failed ones with: fleetdeck run --instance-id {} -- {}",
             failed.join(" "),
-            shell_quote(&plan.script())
+            crate::format::shell_quote(&plan.script())
         ));
     }
     Err(Failure::Other(sentence))
-}
-
-/// Quotes for a POSIX shell unless the text is plainly safe.
-fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || " -_./=:,".contains(c))
-    {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
 }
 
 fn audit(

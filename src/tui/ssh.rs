@@ -12,6 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::action::Action;
 use crate::channel::SessionState;
+use crate::format::shell_quote;
 
 /// Overrides the ssh program (after config.toml's `[ssh] program`).
 pub const SSH_ENV: &str = "FLEETDECK_SSH";
@@ -58,18 +59,6 @@ pub struct SshCommand {
     pub env: Vec<(String, String)>,
 }
 
-/// Quotes `s` for the POSIX shell ssh runs the ProxyCommand with.
-fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@%+,".contains(c))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 /// `ssh -o ProxyCommand='fleetdeck … proxy %h --port %p' -p 22 [user@]INSTANCE_ID`.
 pub fn ssh_command(
     settings: &SshSettings,
@@ -77,18 +66,18 @@ pub fn ssh_command(
     profile: Option<&str>,
     region: &str,
 ) -> SshCommand {
-    let mut proxy = vec![sh_quote(&settings.exe.to_string_lossy())];
+    let mut proxy = vec![shell_quote(&settings.exe.to_string_lossy())];
     if let Some(url) = &settings.endpoint {
         proxy.push("--endpoint-url".into());
-        proxy.push(sh_quote(url));
+        proxy.push(shell_quote(url));
     }
     if let Some(p) = profile {
         proxy.push("--profile".into());
-        proxy.push(sh_quote(p));
+        proxy.push(shell_quote(p));
     }
     proxy.extend([
         "--region".into(),
-        sh_quote(region),
+        shell_quote(region),
         "proxy".into(),
         "%h".into(),
         "--port".into(),
@@ -273,6 +262,6 @@ mod tests {
         let c = ssh_command(&plain, "i-0abc", None, "us-east-1");
         assert_eq!(c.args.last().map(String::as_str), Some("i-0abc"));
         assert!(c.env.is_empty());
-        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 }
