@@ -160,13 +160,6 @@ impl Theme {
         self.styles.get(role.index()).copied().unwrap_or_default()
     }
 
-    /// The built-in default, which is tested to parse.
-    pub fn default_theme(no_color: bool) -> Theme {
-        let (_, text) = BUILTIN[0];
-        let specs = parse_theme(text, "themes/dark.toml").unwrap_or_default();
-        Theme::from_specs(DEFAULT_THEME, &specs, no_color)
-    }
-
     /// Theme names `:theme` can complete: built-ins and `*.toml` in the user's theme dir.
     pub fn available(user_dir: Option<&Path>) -> Vec<String> {
         let mut names: Vec<String> = BUILTIN.iter().map(|(n, _)| (*n).to_owned()).collect();
